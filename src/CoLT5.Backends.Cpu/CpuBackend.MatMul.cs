@@ -1,0 +1,64 @@
+// Batched matrix products on the CPU: batch offsets are computed from the views' strides (zero strides repeat a
+// broadcast operand), then the packed GEMM runs every product.
+using System.Numerics;
+using CoLT5.Backends.Cpu.Threading;
+using CoLT5.Tensors;
+using CoLT5.Tensors.Backends;
+
+using GemmKernel = CoLT5.Backends.Cpu.Gemm.Gemm;
+
+namespace CoLT5.Backends.Cpu;
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public void MatMul(in TensorView a, in TensorView b, in TensorView c, double alpha, double beta)
+    {
+        RequireFloat("matmul", a);
+        if (a.DType != b.DType || a.DType != c.DType)
+            throw new DTypeMismatchException("matmul", $"operand dtypes differ: {a}, {b}, {c}");
+        var rank = c.Rank;
+        if (rank < 2 || a.Rank != rank || b.Rank != rank)
+            throw new ShapeMismatchException("matmul", a.Shape, b.Shape, $"operands must have the output's rank {rank}");
+        int m = c.Shape[^2], n = c.Shape[^1], k = a.Shape[^1];
+        if (a.Shape[^2] != m || b.Shape[^2] != k || b.Shape[^1] != n)
+            throw new ShapeMismatchException("matmul", a.Shape, b.Shape, $"cannot produce {c.Shape}");
+        for (var i = 0; i < rank - 2; i++)
+        {
+            if (a.Shape[i] != c.Shape[i] || b.Shape[i] != c.Shape[i])
+                throw new ShapeMismatchException("matmul", a.Shape, b.Shape, "batch dimensions must equal the output's");
+        }
+        if (c.Strides[^1] != 1 && n > 1)
+            throw new TensorException("matmul", $"the output rows must be contiguous, got {c}");
+
+        var batch = checked((int)c.Shape.Product(0, rank - 2));
+        var aOff = new long[batch];
+        var bOff = new long[batch];
+        var cOff = new long[batch];
+        var walker = new Kernels.CoordinateWalker(new Shape(c.Shape.Dims[..^2]),
+            [a.Strides[..^2], b.Strides[..^2], c.Strides[..^2]], [a.Offset, b.Offset, c.Offset]);
+        for (var i = 0; i < batch; i++)
+        {
+            if (i > 0)
+                walker.MoveNext();
+            aOff[i] = walker.Offsets[0];
+            bOff[i] = walker.Offsets[1];
+            cOff[i] = walker.Offsets[2];
+        }
+        var ldc = m > 1 ? c.Strides[^2] : n;
+        if (a.DType == DType.Float32)
+            Run<float>(a, b, c, alpha, beta, batch, m, n, k, aOff, bOff, cOff, ldc);
+        else
+            Run<double>(a, b, c, alpha, beta, batch, m, n, k, aOff, bOff, cOff, ldc);
+    }
+
+    private void Run<T>(in TensorView a, in TensorView b, in TensorView c, double alpha, double beta, int batch, int m,
+        int n, int k, long[] aOff, long[] bOff, long[] cOff, long ldc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T* pa = Ptr<T>(a, "matmul"), pb = Ptr<T>(b, "matmul"), pc = Ptr<T>(c, "matmul");
+        GemmKernel.MultiplyBatched(batch, m, n, k, T.CreateChecked(alpha),
+            pa, aOff, a.Strides[^2], a.Strides[^1],
+            pb, bOff, b.Strides[^2], b.Strides[^1],
+            T.CreateChecked(beta), pc, cOff, ldc, CpuParallel.MaxThreads);
+    }
+}

@@ -1,0 +1,123 @@
+// The op-level backend contract: everything the tensor layer asks of a device. CPU, reference, OpenCL and CUDA
+// backends implement it; the tensor and model code never sees a kernel or a native handle.
+using System;
+
+namespace CoLT5.Tensors.Backends;
+
+/// <summary>
+/// A compute device. Kernels take <see cref="TensorView"/>s over buffers the backend allocated. Conventions:
+/// output views are written, never read (unless the op says it accumulates); inputs may be arbitrarily strided
+/// unless an op says "contiguous"; an output may alias an input only when the two views are identical.
+/// Float ops support <see cref="DType.Float32"/> and (on the CPU) <see cref="DType.Float64"/>; index tensors are
+/// <see cref="DType.Int32"/>; masks are <see cref="DType.Bool"/>. Work is enqueued in order; only
+/// <see cref="Download"/> and <see cref="Synchronize"/> wait for it.
+/// </summary>
+public interface IBackend : IDisposable
+{
+    /// <summary>The device this backend drives.</summary>
+    Device Device { get; }
+
+    /// <summary>A human-readable description ("cpu: 2 threads, AVX-512", "PoCL pthread ...").</summary>
+    string Description { get; }
+
+    /// <summary>Allocates uninitialised memory for <paramref name="length"/> elements (pooled where possible).</summary>
+    IDeviceBuffer Allocate(DType dtype, long length);
+
+    /// <summary>Copies host bytes into a buffer at a byte offset.</summary>
+    void Upload(ReadOnlySpan<byte> source, IDeviceBuffer destination, long byteOffset);
+
+    /// <summary>Copies buffer bytes to the host, waiting for pending work first.</summary>
+    void Download(IDeviceBuffer source, long byteOffset, Span<byte> destination);
+
+    /// <summary>Waits until every enqueued kernel has finished (and surfaces asynchronous errors).</summary>
+    void Synchronize();
+
+    /// <summary>Sets every element of <paramref name="destination"/> to <paramref name="value"/>.</summary>
+    void Fill(in TensorView destination, double value);
+
+    /// <summary>Copies <paramref name="source"/> into <paramref name="destination"/> (same shape, any strides),
+    /// converting the element type when the dtypes differ.</summary>
+    void Copy(in TensorView source, in TensorView destination);
+
+    /// <summary>y = op(x), elementwise; x and y have the same shape.</summary>
+    void Unary(UnaryOp op, in TensorView x, in TensorView y, UnaryParams p);
+
+    /// <summary>dx = dy · op'(x) elementwise; <paramref name="y"/> is op(x) (kernels may use either).</summary>
+    void UnaryBackward(UnaryOp op, in TensorView x, in TensorView y, in TensorView dy, in TensorView dx,
+        UnaryParams p);
+
+    /// <summary>y = a op b elementwise; a and b are already broadcast (stride 0) to y's shape.</summary>
+    void Binary(BinaryOp op, in TensorView a, in TensorView b, in TensorView y);
+
+    /// <summary>y = (a op b) as bool; a and b are broadcast to y's shape and share a dtype.</summary>
+    void Compare(CompareOp op, in TensorView a, in TensorView b, in TensorView y);
+
+    /// <summary>y = cond ? a : b; all three inputs are broadcast to y's shape.</summary>
+    void Where(in TensorView condition, in TensorView a, in TensorView b, in TensorView y);
+
+    /// <summary>Reduces x along <paramref name="axis"/>; y has x's shape with that axis set to 1.</summary>
+    void Reduce(ReduceOp op, in TensorView x, int axis, in TensorView y);
+
+    /// <summary>Max or min along <paramref name="axis"/> with the index of the first extreme element
+    /// (int32); values and indices have x's shape with that axis set to 1.</summary>
+    void ReduceWithIndex(ReduceOp op, in TensorView x, int axis, in TensorView values, in TensorView indices);
+
+    /// <summary>
+    /// Batched product c = alpha·a·b + beta·c. a is (..., M, K), b is (..., K, N), c is (..., M, N) and contiguous;
+    /// batch dimensions are equal (broadcasting is resolved into zero strides). Transposed operands are expressed
+    /// by their strides. beta = 0 never reads c.
+    /// </summary>
+    void MatMul(in TensorView a, in TensorView b, in TensorView c, double alpha, double beta);
+
+    /// <summary>Softmax (or log-softmax) over the last axis of a contiguous x; stable for ±large and -inf.</summary>
+    void Softmax(in TensorView x, in TensorView y, bool log);
+
+    /// <summary>Gradient of <see cref="Softmax"/> given its output y and upstream dy (all contiguous).</summary>
+    void SoftmaxBackward(in TensorView y, in TensorView dy, in TensorView dx, bool log);
+
+    /// <summary>
+    /// T5 RMSNorm over the last axis: y = w · x · rstd with rstd = 1/√(mean(x²) + eps), statistics in at least
+    /// float32. x, y: (R, D) contiguous; w: (D); rstd: (R) written for the backward.
+    /// </summary>
+    void RmsNorm(in TensorView x, in TensorView weight, in TensorView y, in TensorView rstd, double eps);
+
+    /// <summary>Gradients of <see cref="RmsNorm"/>: dx (R, D) and dweight (D) are overwritten.</summary>
+    void RmsNormBackward(in TensorView x, in TensorView weight, in TensorView rstd, in TensorView dy,
+        in TensorView dx, in TensorView dweight);
+
+    /// <summary>
+    /// Row-wise cross-entropy parts for logits (R, V) contiguous and int32 targets (R): lse[r] = log Σ e^logits and
+    /// nll[r] = lse[r] - logits[r, target[r]], or 0 where target = <paramref name="ignoreIndex"/>.
+    /// </summary>
+    void CrossEntropy(in TensorView logits, in TensorView targets, in TensorView nll, in TensorView lse,
+        int ignoreIndex);
+
+    /// <summary>
+    /// dlogits[r] = (gNll[r] + gLse[r])·softmax(logits[r]) - gNll[r]·onehot(target[r]), zero rows for ignored
+    /// targets' nll part. gNll, gLse: (R) upstream gradients of nll and lse.
+    /// </summary>
+    void CrossEntropyBackward(in TensorView logits, in TensorView targets, in TensorView lse, in TensorView gradNll,
+        in TensorView gradLse, in TensorView dlogits, int ignoreIndex);
+
+    /// <summary>torch.gather: y[.., i, ..] = x[.., index[.., i, ..], ..] along <paramref name="axis"/>;
+    /// y has index's shape.</summary>
+    void Gather(in TensorView x, int axis, in TensorView index, in TensorView y);
+
+    /// <summary>torch.scatter_add_ in place: destination[.., index[.., i, ..], ..] += source[.., i, ..].</summary>
+    void ScatterAdd(in TensorView destination, int axis, in TensorView index, in TensorView source);
+
+    /// <summary>torch.index_select with a 1-D int32 index along <paramref name="axis"/>.</summary>
+    void IndexSelect(in TensorView x, int axis, in TensorView index, in TensorView y);
+
+    /// <summary>torch.index_add_ in place with a 1-D int32 index along <paramref name="axis"/>.</summary>
+    void IndexAdd(in TensorView destination, int axis, in TensorView index, in TensorView source);
+
+    /// <summary>The k largest (or smallest) entries along the last axis, sorted, ties to the lower index.</summary>
+    void TopK(in TensorView x, int k, bool largest, in TensorView values, in TensorView indices);
+
+    /// <summary>
+    /// Fills <paramref name="destination"/> (contiguous) with counter-based random numbers: element i uses the
+    /// stream (seed, offset + i), so results are identical on every backend and machine.
+    /// </summary>
+    void Random(RandomKind kind, ulong seed, ulong offset, in TensorView destination, double a, double b);
+}
