@@ -91,6 +91,8 @@ public sealed unsafe partial class CpuBackend : IBackend
     {
         if (!destination.IsContiguous)
             throw new TensorException("random", $"the destination must be contiguous, got {destination}");
+        if (kind != RandomKind.Bernoulli && !destination.DType.IsFloatingPoint())
+            throw new DTypeMismatchException("random", $"{kind} samples need a floating-point destination, got {destination}");
         var dst = Own(destination);
         var dtype = destination.DType;
         var start = destination.Offset;

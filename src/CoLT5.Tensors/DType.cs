@@ -56,6 +56,6 @@ public static class DTypes
         typeof(T) == typeof(float) ? DType.Float32
         : typeof(T) == typeof(double) ? DType.Float64
         : typeof(T) == typeof(int) ? DType.Int32
-        : typeof(T) == typeof(bool) ? DType.Bool
+        : typeof(T) == typeof(bool) || typeof(T) == typeof(byte) ? DType.Bool
         : throw new NotSupportedException($"no tensor dtype for element type {typeof(T).Name}");
 }

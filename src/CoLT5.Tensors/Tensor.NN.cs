@@ -158,7 +158,8 @@ public sealed partial class Tensor
         backend.CrossEntropy(xv, tv, nll.View, lse.View, ignoreIndex);
 
         // Per-row weights: nll rows are averaged over valid targets; z rows over valid targets or all rows.
-        using var valid = t.Ne(ignoreIndex);
+        using var flatTargets = t.Reshape(rows);
+        using var valid = flatTargets.Ne(ignoreIndex);
         using var validF = valid.To(logits.DType);
         var count = validF.Sum().Item();
         using var nllRowWeight = validF * (nllWeight / count);
