@@ -16,6 +16,7 @@ namespace CoLT5.Tests.Parity;
 public sealed class TorchOpsParityTests
 {
     private static readonly Lazy<Dictionary<string, double>> Sensitivity = new(LoadSensitivity);
+    private static readonly Lazy<Dictionary<string, double>> TorchFloat32Error = new(LoadTorchFloat32Errors);
 
     public static TheoryData<string, string> Cases()
     {
@@ -79,13 +80,28 @@ public sealed class TorchOpsParityTests
     }
 
     /// <summary>
-    /// float32 budget: 1e-5, or — for the few ill-conditioned cases — ten times the error that rounding the inputs
-    /// to float32 alone causes: κ·2⁻²⁴ with κ = sensitivity / (4·2⁻⁵²) from the fixture's ±4-ulp measurement.
+    /// float32 budget: 1e-5, except where float32 itself cannot get there:
+    /// (a) ill-conditioned inputs — ten times the error that rounding the inputs to float32 alone causes,
+    ///     κ·2⁻²⁴ with κ = sensitivity / (4·2⁻⁵²) from the fixture's ±4-ulp measurement;
+    /// (b) the router cases, whose unrolled iterations amplify float32 rounding (PyTorch's own float32 reaches
+    ///     2.6e-3 on one of them) — four times the larger of 1e-5 and PyTorch's float32 error on the same case
+    ///     (measured by tests/tools/torch_float32_router_errors.py).
     /// </summary>
     private static double Float32Tolerance(TorchCase c)
     {
         var kappa = Sensitivity.Value.GetValueOrDefault(c.Name) / (4 * Math.Pow(2, -52));
-        return Math.Max(1e-5, 10 * kappa * Math.Pow(2, -24));
+        var conditioning = 10 * kappa * Math.Pow(2, -24);
+        var torchOwn = TorchFloat32Error.Value.TryGetValue(c.Name, out var e) ? 4 * Math.Max(1e-5, e) : 0;
+        return Math.Max(1e-5, Math.Max(conditioning, torchOwn));
+    }
+
+    private static Dictionary<string, double> LoadTorchFloat32Errors()
+    {
+        var path = Path.Combine(FixturePaths.RepositoryRoot, "tests", "CoLT5.Tests", "Parity",
+            "torch-float32-router-errors.json");
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        return doc.RootElement.GetProperty("cases").EnumerateObject().ToDictionary(e => e.Name,
+            e => Math.Max(e.Value.GetProperty("outputs").GetDouble(), e.Value.GetProperty("grads").GetDouble()));
     }
 
     private static Dictionary<string, double> LoadSensitivity()
