@@ -80,7 +80,10 @@ public sealed partial class Tensor : IDisposable
         }
     }
 
-    /// <summary>The accumulated gradient of a leaf after <see cref="Backward"/> (null before).</summary>
+    /// <summary>
+    /// The accumulated gradient of a leaf after <see cref="Backward"/> (null before). The tensor owns it: assigning
+    /// a new value (or null) disposes the previous gradient, and disposing the tensor disposes its gradient.
+    /// </summary>
     public Tensor? Grad
     {
         get => grad;
@@ -88,6 +91,8 @@ public sealed partial class Tensor : IDisposable
         {
             if (value is not null && (value.Shape != Shape || value.DType != DType))
                 throw new ShapeMismatchException("grad", Shape, value.Shape, "a gradient must match its tensor");
+            if (!ReferenceEquals(grad, value))
+                grad?.Dispose();
             grad = value;
         }
     }
