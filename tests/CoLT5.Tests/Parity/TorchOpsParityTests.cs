@@ -1,5 +1,6 @@
 // Parity with PyTorch: every case file under COLT5_TORCH_OPS_FIXTURES (default ../shared/fixtures/torch-ops) runs
-// forward and backward in float64 (fixture tolerance, 1e-10 for all but the ill-conditioned cases) and float32.
+// forward and backward in float64 (1e-10 relative to each tensor's max) and float32 (1e-5, or the documented
+// conditioning bound for the few ill-conditioned cases).
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -41,7 +42,8 @@ public sealed class TorchOpsParityTests
     {
         var c = TorchCase.Load(Path.Combine(FixturePaths.TorchOps, name + ".json"));
         var floatType = dtype == "float64" ? DType.Float64 : DType.Float32;
-        var tolerance = floatType == DType.Float64 ? c.Tolerance : Float32Tolerance(c);
+        // float64: 1e-10 relative for every case (stricter than the fixtures' 1e-8/1e-9 on ill-conditioned ones).
+        var tolerance = floatType == DType.Float64 ? Math.Min(c.Tolerance, 1e-10) : Float32Tolerance(c);
         using var scope = DisposeScope.Enter();
 
         var inputs = new Dictionary<string, Tensor>();

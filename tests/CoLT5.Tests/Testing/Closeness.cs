@@ -46,10 +46,23 @@ public static class Closeness
     {
         Xunit.Assert.True(got.Count == want.Count, $"{what}: {got.Count} values, expected {want.Count}");
         var rel = RelativeError(got, want, out var worst);
+        Record($"{what}: relative error {rel:E2} (tolerance {tolerance:E0})");
         var scale = want.Where(double.IsFinite).Select(Math.Abs).DefaultIfEmpty(0).Max();
         if (!(rel <= tolerance) && !(scale > 0 && rel * scale <= absolute))
             Xunit.Assert.Fail($"{what}: relative error {rel:E3} > {tolerance:E1}; worst element {worst}: " +
                 $"got {got[worst]:R}, want {want[worst]:R}");
+    }
+
+    private static readonly object ReportGate = new();
+
+    // With COLT5_ERROR_REPORT=FILE every comparison appends its measured error there (docs/testing.md quotes it).
+    private static void Record(string line)
+    {
+        var path = Environment.GetEnvironmentVariable("COLT5_ERROR_REPORT");
+        if (string.IsNullOrEmpty(path))
+            return;
+        lock (ReportGate)
+            System.IO.File.AppendAllText(path, line + Environment.NewLine);
     }
 
     /// <summary>Asserts exact equality of integer-valued data.</summary>

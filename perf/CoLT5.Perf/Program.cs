@@ -1,0 +1,77 @@
+// The perf runner's entry point: `gemm`, `kernels`, `step`, `peak` or `all`, each checking results before timing.
+// Usage: dotnet run -c Release --project perf/CoLT5.Perf -- gemm [--threads N] [--json FILE] [--no-peer] [--quick]
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using CoLT5.Backends.Cpu;
+using CoLT5.Perf.Cases;
+
+namespace CoLT5.Perf;
+
+public static class Program
+{
+    /// <summary>The repository root (the folder holding CoLT5.Native.sln).</summary>
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help")
+        {
+            Console.WriteLine("usage: CoLT5.Perf gemm|kernels|step|peak|all [--threads N] [--json FILE] [--no-peer] [--quick]");
+            return args.Length == 0 ? 1 : 0;
+        }
+        var command = args[0];
+        var threads = Option(args, "--threads") is { } t ? int.Parse(t, System.Globalization.CultureInfo.InvariantCulture)
+            : Environment.ProcessorCount;
+        var json = Option(args, "--json");
+        var withPeer = !args.Contains("--no-peer");
+        var quick = args.Contains("--quick");
+
+        Console.WriteLine($"CoLT5.Perf {command}: {CpuBackend.DescribeMachine()}, {Environment.ProcessorCount} cores, " +
+            $"load {Harness.LoadAverage()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, .NET {Environment.Version}");
+        var peak1 = FmaPeak.Measure(1);
+        var peakN = threads > 1 ? FmaPeak.Measure(threads) : peak1;
+        Console.WriteLine($"measured FMA peak: {peak1:F1} GFLOP/s on 1 thread, {peakN:F1} on {threads}");
+
+        var results = new List<CaseResult>();
+        switch (command)
+        {
+            case "gemm":
+                results.AddRange(GemmCase.Run(threads, withPeer, peakN / threads, quick));
+                break;
+            case "kernels":
+                results.AddRange(KernelCases.Run(threads, quick));
+                break;
+            case "step":
+                results.Add(TrainingStepCase.Run(threads, quick));
+                break;
+            case "peak":
+                break;
+            case "all":
+                results.AddRange(GemmCase.Run(threads, withPeer, peakN / threads, quick));
+                results.AddRange(KernelCases.Run(threads, quick));
+                results.Add(TrainingStepCase.Run(threads, quick));
+                break;
+            default:
+                Console.Error.WriteLine($"unknown command '{command}'");
+                return 2;
+        }
+        Report.Write(results, json);
+        return results.Any(r => r.Check.StartsWith("FAIL", StringComparison.Ordinal)) ? 1 : 0;
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "CoLT5.Native.sln")))
+            dir = dir.Parent;
+        return dir?.FullName ?? Directory.GetCurrentDirectory();
+    }
+}
