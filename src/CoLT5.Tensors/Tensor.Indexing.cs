@@ -15,7 +15,7 @@ public sealed partial class Tensor
         var a = CheckIndexLike(name, axis, index);
         var y = Empty(Backend, index.Shape, DType);
         Backend.Gather(View, a, index.View, y.View);
-        return Recording(this) ? y.Attach(new GatherBackward(this, index, a)) : y;
+        return Recording(this) ? y.Attach(new IndexedReadBackward(this, index, a, indexIsVector: false)) : y;
     }
 
     /// <summary>torch.scatter_add (out of place): a copy of this with source[..i..] added at
@@ -42,7 +42,7 @@ public sealed partial class Tensor
         var a = CheckIndexVector(name, axis, index);
         var y = Empty(Backend, Shape.With(a, index.Shape[0]), DType);
         Backend.IndexSelect(View, a, index.View, y.View);
-        return Recording(this) ? y.Attach(new IndexSelectBackward(this, index, a)) : y;
+        return Recording(this) ? y.Attach(new IndexedReadBackward(this, index, a, indexIsVector: true)) : y;
     }
 
     /// <summary>torch.index_add (out of place): a copy of this with source's slices added at the 1-D int32
@@ -88,7 +88,7 @@ public sealed partial class Tensor
         var indices = Empty(Backend, Shape.With(Rank - 1, k), DType.Int32);
         Backend.TopK(dense.View, k, largest, values.View, indices.View);
         if (Recording(this))
-            values.Attach(new IndexReduceBackward(this, indices, Rank - 1));
+            values.Attach(new IndexedReadBackward(this, indices, Rank - 1, indexIsVector: false));
         return (values, indices);
     }
 
@@ -121,23 +121,34 @@ public sealed partial class Tensor
         return Shape.NormalizeAxis(axis, op);
     }
 
-    private sealed class GatherBackward : GradFn
+    /// <summary>
+    /// Backward of every op that reads x at indexed positions (gather, max/min/top-k selections, index-select):
+    /// the gradient is scattered back, accumulating over repeated indices, into zeros of x's shape.
+    /// </summary>
+    private sealed class IndexedReadBackward : GradFn
     {
         private readonly Tensor index;
         private readonly Shape shape;
         private readonly int axis;
+        private readonly bool indexIsVector;
 
-        public GatherBackward(Tensor x, Tensor index, int axis) : base(x)
+        // indexIsVector: true for index-select (1-D index, undone by index-add), false for gather-like ops (an
+        // index of the output's shape, undone by scatter-add).
+        public IndexedReadBackward(Tensor x, Tensor index, int axis, bool indexIsVector) : base(x)
         {
             this.index = Save(index);
             shape = x.Shape;
             this.axis = axis;
+            this.indexIsVector = indexIsVector;
         }
 
         public override Tensor?[] Backward(Tensor grad)
         {
             var dx = Zeros(shape, grad.DType, grad.Device);
-            dx.Backend.ScatterAdd(dx.View, axis, index.View, grad.View);
+            if (indexIsVector)
+                dx.Backend.IndexAdd(dx.View, axis, index.View, grad.View);
+            else
+                dx.Backend.ScatterAdd(dx.View, axis, index.View, grad.View);
             return [dx];
         }
     }
@@ -166,27 +177,6 @@ public sealed partial class Tensor
                 grad.Backend.Gather(grad.View, axis, index.View, window.View);
             }
             return [NeedsGrad(0) ? grad : null, gs];
-        }
-    }
-
-    private sealed class IndexSelectBackward : GradFn
-    {
-        private readonly Tensor index;
-        private readonly Shape shape;
-        private readonly int axis;
-
-        public IndexSelectBackward(Tensor x, Tensor index, int axis) : base(x)
-        {
-            this.index = Save(index);
-            shape = x.Shape;
-            this.axis = axis;
-        }
-
-        public override Tensor?[] Backward(Tensor grad)
-        {
-            var dx = Zeros(shape, grad.DType, grad.Device);
-            dx.Backend.IndexAdd(dx.View, axis, index.View, grad.View);
-            return [dx];
         }
     }
 

@@ -73,7 +73,7 @@ public sealed partial class Tensor
         var indices = Empty(Backend, kept, DType.Int32);
         Backend.ReduceWithIndex(op, View, a, values.View, indices.View);
         if (record && Recording(this))
-            values.Attach(new IndexReduceBackward(this, indices, a));
+            values.Attach(new IndexedReadBackward(this, indices, a, indexIsVector: false));
         if (keepDim)
             return (values, indices);
         using (values)
@@ -119,28 +119,6 @@ public sealed partial class Tensor
         {
             using var scaled = grad * scale;
             return scaled.Expand(shape.ToArray());
-        }
-    }
-
-    private sealed class IndexReduceBackward : GradFn
-    {
-        private readonly Tensor indices;
-        private readonly Shape shape;
-        private readonly int axis;
-
-        public IndexReduceBackward(Tensor x, Tensor indices, int axis) : base(x)
-        {
-            this.indices = Save(indices);
-            shape = x.Shape;
-            this.axis = axis;
-        }
-
-        public override Tensor?[] Backward(Tensor grad)
-        {
-            var dx = Zeros(shape, grad.DType, grad.Device);
-            using var dense = grad.IsContiguous ? grad.Alias() : grad.ContiguousCopy();
-            dx.Backend.ScatterAdd(dx.View, axis, indices.View, dense.View);
-            return [dx];
         }
     }
 }
