@@ -140,7 +140,7 @@ public sealed partial class ReferenceBackend
         UnaryOp.Tanh => Math.Tanh(x),
         UnaryOp.Sigmoid => 1.0 / (1.0 + Math.Exp(-x)),
         UnaryOp.Relu => Math.Max(x, 0.0),
-        UnaryOp.GeluTanh => 0.5 * x * (1.0 + Math.Tanh(GeluBeta * (x + GeluKappa * x * x * x))),
+        UnaryOp.GeluTanh => x * GeluGate(x).S,
         UnaryOp.Abs => Math.Abs(x),
         UnaryOp.Clamp => Clamp(x, p.A, p.B),
         UnaryOp.Affine => p.A * x + p.B,
@@ -201,11 +201,19 @@ public sealed partial class ReferenceBackend
     /// <summary>
     /// d/dx of 0.5·x·(1 + tanh(u)) with u = β(x + κx³): 0.5(1 + tanh u) + 0.5·x·(1 − tanh² u)·β(1 + 3κx²).
     /// </summary>
+    // 0.5·(1 + tanh u) = σ(2u) and 1 − tanh² u = 4·σ(2u)·(1 − σ(2u)), u = β(x + κx³). Both σ and 1 − σ are formed
+    // from e^(−2|u|) without subtracting from 1, so the tails keep full relative precision (0.5·x·(1 + tanh u)
+    // loses every digit once tanh u is within an ulp of −1).
+    private static (double S, double OneMinusS) GeluGate(double x)
+    {
+        var u = GeluBeta * (x + GeluKappa * x * x * x);
+        var q = Math.Exp(-2.0 * Math.Abs(u));
+        return u >= 0 ? (1.0 / (1.0 + q), q / (1.0 + q)) : (q / (1.0 + q), 1.0 / (1.0 + q));
+    }
+
     private static double GeluTanhDerivative(double x)
     {
-        var t = Math.Tanh(GeluBeta * (x + GeluKappa * x * x * x));
-        var outer = 0.5 * (1.0 + t);
-        var inner = 0.5 * x * (1.0 - t * t) * GeluBeta * (1.0 + 3.0 * GeluKappa * x * x);
-        return outer + inner;
+        var (s, oneMinusS) = GeluGate(x);
+        return s + 2.0 * x * s * oneMinusS * GeluBeta * (1.0 + 3.0 * GeluKappa * x * x);
     }
 }

@@ -2,6 +2,7 @@
 // block edges, large k), all four transposes, general strides, alpha/beta (beta = 0 never reads C), k = 0, batches.
 using System;
 using System.Numerics;
+using System.Threading.Tasks;
 using CoLT5.Backends.Cpu.Gemm;
 using Xunit;
 
@@ -135,6 +136,24 @@ public sealed unsafe class GemmTests
         CheckBatched<float>(rng, batch, m, n, k, broadcastA: true, 1.0, 0.0, threads);
         CheckBatched<float>(rng, batch, m, n, k, broadcastA: false, 0.5, 1.0, threads);
         CheckBatched<double>(rng, batch, m, n, k, broadcastA: true, -1.0, 0.25, threads);
+    }
+
+    /// <summary>
+    /// Concurrent callers share one worker pool (a caller that finds it busy computes alone) and stay correct;
+    /// maxThreads above the core count is capped.
+    /// </summary>
+    [Fact]
+    public void Multiply_ConcurrentCallers_MatchReference()
+    {
+        Parallel.For(0, 4, i =>
+        {
+            var rng = new Random(100 + i);
+            for (int r = 0; r < 3; r++)
+            {
+                Check<float>(rng, 200, 170, 130, Layout.RowMajor, Layout.RowMajor, 1.0, 0.0, cPad: 1, threads: 2);
+                Check<double>(rng, 170, 200, 130, Layout.ColMajor, Layout.RowMajor, 1.0, 1.0, cPad: 0, threads: 8);
+            }
+        });
     }
 
     /// <summary>Element types other than float and double are rejected.</summary>
