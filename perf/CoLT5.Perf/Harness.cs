@@ -33,7 +33,7 @@ public static class Harness
     {
         for (var i = 0; i < warmup; i++)
             action();
-        var samples = new List<double>();
+        var samples = new List<double>(maxRuns);          // pre-sized: the harness itself must not allocate while timing
         var total = 0.0;
         var alloc0 = GC.GetTotalAllocatedBytes(precise: true);
         var faults0 = MinorPageFaults();

@@ -32,6 +32,16 @@ public sealed unsafe partial class CpuBackend
             throw new TensorException("matmul", $"the output rows must be contiguous, got {c}");
 
         var batch = checked((int)c.Shape.Product(0, rank - 2));
+        var ldc = m > 1 ? c.Strides[^2] : n;
+        if (batch == 1)
+        {
+            // a single product: no offset tables (keeps the call free of GC allocations)
+            if (a.DType == DType.Float32)
+                Single<float>(a, b, c, alpha, beta, m, n, k, ldc);
+            else
+                Single<double>(a, b, c, alpha, beta, m, n, k, ldc);
+            return;
+        }
         var aOff = new long[batch];
         var bOff = new long[batch];
         var cOff = new long[batch];
@@ -45,11 +55,20 @@ public sealed unsafe partial class CpuBackend
             bOff[i] = walker.Offsets[1];
             cOff[i] = walker.Offsets[2];
         }
-        var ldc = m > 1 ? c.Strides[^2] : n;
         if (a.DType == DType.Float32)
             Run<float>(a, b, c, alpha, beta, batch, m, n, k, aOff, bOff, cOff, ldc);
         else
             Run<double>(a, b, c, alpha, beta, batch, m, n, k, aOff, bOff, cOff, ldc);
+    }
+
+    private void Single<T>(in TensorView a, in TensorView b, in TensorView c, double alpha, double beta, int m, int n,
+        int k, long ldc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T* pa = Ptr<T>(a, "matmul"), pb = Ptr<T>(b, "matmul"), pc = Ptr<T>(c, "matmul");
+        GemmKernel.Multiply(m, n, k, T.CreateChecked(alpha),
+            pa + a.Offset, a.Strides[^2], a.Strides[^1],
+            pb + b.Offset, b.Strides[^2], b.Strides[^1],
+            T.CreateChecked(beta), pc + c.Offset, ldc, CpuParallel.MaxThreads);
     }
 
     private void Run<T>(in TensorView a, in TensorView b, in TensorView c, double alpha, double beta, int batch, int m,
