@@ -27,6 +27,22 @@ public sealed record CaseResult
     [JsonPropertyName("page_faults_per_call")] public double PageFaultsPerCall { get; init; }
     [JsonPropertyName("peak_rss_mb")] public double PeakRssMb { get; init; }
     [JsonPropertyName("check")] public required string Check { get; init; }
+
+    /// <summary>A record from a timing, with the process's current peak RSS.</summary>
+    public static CaseResult Timed(string name, string shape, int threads, Timing timing, string check) => new()
+    {
+        Name = name,
+        Shape = shape,
+        Threads = threads,
+        MedianMs = timing.MedianMs,
+        MinMs = timing.MinMs,
+        MaxMs = timing.MaxMs,
+        Runs = timing.Runs,
+        AllocBytesPerCall = timing.AllocBytesPerCall,
+        PageFaultsPerCall = timing.PageFaultsPerCall,
+        PeakRssMb = Harness.PeakRssMb(),
+        Check = check,
+    };
 }
 
 public static class Report

@@ -48,25 +48,16 @@ public static class GemmCase
             var flops = 2.0 * m * n * k;
             var gflops = flops / (t.MedianMs * 1e6);
             var hasPeer = peer.TryGetValue((m, n, k), out var p);
-            results.Add(new CaseResult
+            results.Add(CaseResult.Timed("sgemm " + name, $"{m}x{k}·{k}x{n}", threads, t, check) with
             {
-                Name = "sgemm " + name,
-                Shape = $"{m}x{k}·{k}x{n}",
-                Threads = threads,
-                MedianMs = t.MedianMs,
-                MinMs = t.MinMs,
-                MaxMs = t.MaxMs,
-                Runs = t.Runs,
+                AllocBytesPerCall = t1.AllocBytesPerCall,
+                PageFaultsPerCall = t1.PageFaultsPerCall,
                 GFlops = gflops,
                 PercentOfPeak = 100 * gflops / (peakPerCore * threads),
                 Peer = hasPeer ? "openblas" : null,
                 PeerGFlops = hasPeer ? p.GFlops : null,
                 PeerMedianMs = hasPeer ? p.MedianMs : null,
                 Ratio = hasPeer ? gflops / p.GFlops : null,
-                AllocBytesPerCall = t1.AllocBytesPerCall,
-                PageFaultsPerCall = t1.PageFaultsPerCall,
-                PeakRssMb = Harness.PeakRssMb(),
-                Check = check,
             });
         }
         return results;

@@ -60,20 +60,9 @@ public static class KernelCases
             var check = rel <= 1e-4 ? $"ok rel={rel:E1}" : $"FAIL rel={rel:E1}";
             var (timing, _) = Harness.Measure(() => run().Dispose(), minSeconds: 0.5);
             Console.WriteLine($"  {name,-24} {timing.MedianMs,9:F3} ms  {bytes / (timing.MedianMs * 1e6),7:F1} GB/s  {check}");
-            return new CaseResult
+            return CaseResult.Timed(name, shapeOf.Shape.ToString(), threads, timing, check) with
             {
-                Name = name,
-                Shape = shapeOf.Shape.ToString(),
-                Threads = threads,
-                MedianMs = timing.MedianMs,
-                MinMs = timing.MinMs,
-                MaxMs = timing.MaxMs,
-                Runs = timing.Runs,
                 GBps = bytes / (timing.MedianMs * 1e6),
-                AllocBytesPerCall = timing.AllocBytesPerCall,
-                PageFaultsPerCall = timing.PageFaultsPerCall,
-                PeakRssMb = Harness.PeakRssMb(),
-                Check = check,
             };
         }
     }

@@ -67,20 +67,9 @@ public static class TrainingStepCase
         var flops = 6.0 * tokens * (3.0 * d * ff + (double)d * vocab);   // forward 2·, backward 4·
         Console.WriteLine($"  {"training step",-24} {timing.MedianMs,9:F3} ms  {flops / (timing.MedianMs * 1e6),7:F1} GFLOP/s  " +
             $"{timing.AllocBytesPerCall,9:F0} B/step  {timing.PageFaultsPerCall,6:F1} faults/step  {check}");
-        return new CaseResult
+        return CaseResult.Timed("training step", $"T={tokens} d={d} ff={ff} V={vocab}", threads, timing, check) with
         {
-            Name = "training step",
-            Shape = $"T={tokens} d={d} ff={ff} V={vocab}",
-            Threads = threads,
-            MedianMs = timing.MedianMs,
-            MinMs = timing.MinMs,
-            MaxMs = timing.MaxMs,
-            Runs = timing.Runs,
             GFlops = flops / (timing.MedianMs * 1e6),
-            AllocBytesPerCall = timing.AllocBytesPerCall,
-            PageFaultsPerCall = timing.PageFaultsPerCall,
-            PeakRssMb = Harness.PeakRssMb(),
-            Check = check,
         };
     }
 }
