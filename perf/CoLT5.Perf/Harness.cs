@@ -13,8 +13,13 @@ public sealed record Timing(double MedianMs, double MinMs, double MaxMs, int Run
     double PageFaultsPerCall)
 {
     public static Timing Merge(Timing a, IReadOnlyList<double> samplesA, IReadOnlyList<double> samplesB) =>
-        a with { MedianMs = Median([.. samplesA, .. samplesB]), MinMs = Math.Min(samplesA.Min(), samplesB.Min()),
-            MaxMs = Math.Max(samplesA.Max(), samplesB.Max()), Runs = samplesA.Count + samplesB.Count };
+        a with
+        {
+            MedianMs = Median([.. samplesA, .. samplesB]),
+            MinMs = Math.Min(samplesA.Min(), samplesB.Min()),
+            MaxMs = Math.Max(samplesA.Max(), samplesB.Max()),
+            Runs = samplesA.Count + samplesB.Count
+        };
 
     public static double Median(IReadOnlyList<double> values)
     {

@@ -108,11 +108,15 @@ public sealed class CpuConformanceTests
 
     [Fact]
     public void MatMulWithTransposesAndBatchBroadcast() => Props.Check(
-        from m in TensorGen.Dim from k in TensorGen.Dim from n in Gen.Elements(1, 3, 17, 33, 64)
+        from m in TensorGen.Dim
+        from k in TensorGen.Dim
+        from n in Gen.Elements(1, 3, 17, 33, 64)
         where (long)m * k <= 8192 && (long)k * n <= 8192
-        from ta in Gen.Elements(true, false) from tb in Gen.Elements(true, false)
+        from ta in Gen.Elements(true, false)
+        from tb in Gen.Elements(true, false)
         from batch in Gen.Elements(0, 1, 3)
-        from dtype in Gen.Elements(DType.Float32, DType.Float64) from seed in TensorGen.Seed
+        from dtype in Gen.Elements(DType.Float32, DType.Float64)
+        from seed in TensorGen.Seed
         select (m, k, n, ta, tb, batch, dtype, seed), c =>
     {
         int[] a = [.. (c.batch > 0 ? new[] { c.batch } : []), .. c.ta ? new[] { c.k, c.m } : new[] { c.m, c.k }];

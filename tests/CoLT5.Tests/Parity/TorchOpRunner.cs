@@ -41,10 +41,10 @@ public static class TorchOpRunner
             case "masked_fill": return Y(In("x").MaskedFill(In("mask"), c.Number("value")));
             case "sum" or "mean": return Y(Reduce(c, In("x")));
             case "max":
-            {
-                var (values, indices) = In("x").MaxWithIndex(c.Int("dim"), c.Bool("keepdim"));
-                return new() { ["values"] = values, ["indices"] = indices };
-            }
+                {
+                    var (values, indices) = In("x").MaxWithIndex(c.Int("dim"), c.Bool("keepdim"));
+                    return new() { ["values"] = values, ["indices"] = indices };
+                }
             case "logsumexp": return Y(In("x").LogSumExp(c.Int("dim"), c.Bool("keepdim")));
             case "matmul":
                 return Y(Tensor.MatMul(In("a"), In("b"), c.Bool("transpose_a"), c.Bool("transpose_b")));
@@ -66,19 +66,19 @@ public static class TorchOpRunner
             case "scatter_add": return Y(In("x").ScatterAdd(c.Int("dim"), In("index"), In("src")));
             case "index_add": return Y(In("x").IndexAdd(c.Int("dim"), In("index"), In("source")));
             case "topk":
-            {
-                var (values, indices) = In("x").TopK(c.Int("k"), c.Bool("largest"));
-                return new() { ["values"] = values, ["indices"] = indices };
-            }
+                {
+                    var (values, indices) = In("x").TopK(c.Int("k"), c.Bool("largest"));
+                    return new() { ["values"] = values, ["indices"] = indices };
+                }
             case "concat": return Y(Tensor.Cat(Order(c, x), c.Int("dim")));
             case "stack": return Y(Tensor.Stack(Order(c, x), c.Int("dim")));
             case "split":
-            {
-                var pieces = p.TryGetProperty("split_sizes", out var sizes)
-                    ? In("x").Split(sizes.Deserialize<int[]>()!, c.Int("dim"))
-                    : In("x").Split(c.Int("split_size"), c.Int("dim"));
-                return pieces.Select((t, i) => (t, i)).ToDictionary(e => $"y{e.i}", e => e.t);
-            }
+                {
+                    var pieces = p.TryGetProperty("split_sizes", out var sizes)
+                        ? In("x").Split(sizes.Deserialize<int[]>()!, c.Int("dim"))
+                        : In("x").Split(c.Int("split_size"), c.Int("dim"));
+                    return pieces.Select((t, i) => (t, i)).ToDictionary(e => $"y{e.i}", e => e.t);
+                }
             case "narrow": return Y(In("x").Narrow(c.Int("dim"), c.Int("start"), c.Int("length")));
             case "chain": return Y(Chain(c, x));
             case "t5_relative_position_bucket": return new() { ["bucket"] = Buckets(c, In("relative_position")) };
