@@ -1,0 +1,2 @@
+// Assembly-level facts of the model library.
+[assembly: System.CLSCompliant(false)]
