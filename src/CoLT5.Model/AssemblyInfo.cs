@@ -1,2 +1,0 @@
-// Assembly-level facts of the model library.
-[assembly: System.CLSCompliant(false)]
