@@ -42,8 +42,8 @@ internal static class Backprop
             var grad = pending[node];
             pending.Remove(node);
             if (node.IsReleased)
-                throw new AutogradException(node.Name, "the graph was already freed (by a previous Backward or " +
-                    "by the DisposeScope that created it); pass retainGraph: true to backward twice");
+                throw new AutogradException(node.Name, "the graph was already freed by a previous Backward; " +
+                    "pass retainGraph: true to backward twice");
             node.CheckSavedVersions();
 
             var inputs = node.Inputs;

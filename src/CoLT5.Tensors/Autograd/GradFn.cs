@@ -1,7 +1,6 @@
 // Base of every autograd node: the inputs that need gradients, the tensors saved for the backward, and release.
 using System;
 using System.Collections.Generic;
-using CoLT5.Tensors.Memory;
 
 namespace CoLT5.Tensors.Autograd;
 
@@ -20,7 +19,6 @@ public abstract class GradFn
         Inputs = new Tensor?[inputs.Length];
         for (var i = 0; i < inputs.Length; i++)
             Inputs[i] = inputs[i] is { RequiresGrad: true } t ? t : null;
-        DisposeScope.Track(this);
     }
 
     /// <summary>A short name for messages ("MulBackward").</summary>
@@ -42,6 +40,7 @@ public abstract class GradFn
     protected Tensor Save(Tensor tensor)
     {
         var alias = tensor.Alias();
+        alias.OwnerScope = null;                 // owned by this node, not by whatever scope is open now
         saved.Add((alias, alias.StorageVersion));
         return alias;
     }

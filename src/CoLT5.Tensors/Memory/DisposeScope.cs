@@ -1,8 +1,7 @@
-// Scoped ownership of intermediates: tensors (and autograd nodes) created inside a scope are released when it ends.
+// Scoped ownership of intermediates: tensors created inside a scope are disposed when it ends.
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using CoLT5.Tensors.Autograd;
 
 namespace CoLT5.Tensors.Memory;
 
@@ -16,7 +15,6 @@ public sealed class DisposeScope : IDisposable
     [ThreadStatic] private static DisposeScope? current;
 
     private readonly List<Tensor> tensors = [];
-    private readonly List<GradFn> nodes = [];
     private readonly DisposeScope? outer;
     private bool disposed;
 
@@ -40,8 +38,6 @@ public sealed class DisposeScope : IDisposable
         scope.tensors.Add(tensor);
     }
 
-    internal static void Track(GradFn node) => current?.nodes.Add(node);
-
     /// <summary>Removes a tensor from this scope: the caller now owns it.</summary>
     public Tensor Detach(Tensor tensor)
     {
@@ -60,21 +56,21 @@ public sealed class DisposeScope : IDisposable
         return tensor;
     }
 
-    /// <summary>Disposes every tensor still owned, releases autograd nodes created inside, and pops the scope.</summary>
+    /// <summary>
+    /// Disposes every tensor still owned and pops the scope. Autograd nodes are not touched: a tensor returned from
+    /// the scope may still need them; its graph is freed by <c>Backward</c> (or collected with it).
+    /// </summary>
     public void Dispose()
     {
         if (disposed)
             return;
         disposed = true;
-        foreach (var node in nodes)
-            node.Release();
         foreach (var tensor in tensors)
         {
             if (tensor.OwnerScope == this)
                 tensor.Dispose();
         }
         tensors.Clear();
-        nodes.Clear();
         if (current == this)
             current = outer;
     }

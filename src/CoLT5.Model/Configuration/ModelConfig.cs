@@ -1,0 +1,234 @@
+// The model's hyper-parameters, named as in Hugging Face's T5/LongT5 config.json plus the CoLT5 fields of the
+// spec's checkpoint section. One record drives all four encoder types.
+using System;
+using System.Collections.Generic;
+using System.Text.Json.Serialization;
+
+namespace CoLT5.Model.Configuration;
+
+/// <summary>Which attention the encoder uses; everything else is shared.</summary>
+public enum EncoderType
+{
+    /// <summary>T5: full bidirectional self-attention (config value "full").</summary>
+    T5,
+
+    /// <summary>LongT5 local attention: radius r, blocks of r + 1, a 3-block window ("local").</summary>
+    LongT5Local,
+
+    /// <summary>LongT5 transient-global: local plus one summary token per block of 16 ("transient-global").</summary>
+    LongT5TGlobal,
+
+    /// <summary>CoLT5: light local attention plus routed heavy attention, light plus routed heavy FF ("conditional").</summary>
+    CoLT5,
+}
+
+/// <summary>
+/// Hyper-parameters of the encoder-decoder. Property names serialise as Hugging Face's (<c>d_model</c>,
+/// <c>num_heads</c>, ...); CoLT5 adds the fields listed in the spec (<c>light_heads</c>, <c>routed_ff_tokens</c>, ...).
+/// Use <see cref="Presets"/> for the standard sizes and <see cref="Validate"/> before building a model.
+/// </summary>
+public sealed record ModelConfig
+{
+    /// <summary>"t5" and "longt5" for imported Hugging Face checkpoints, "colt5" for models of this engine.</summary>
+    [JsonPropertyName("model_type")] public string ModelType { get; init; } = "colt5";
+
+    /// <summary>Vocabulary size (embedding rows).</summary>
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; } = 32128;
+
+    /// <summary>Model width d.</summary>
+    [JsonPropertyName("d_model")] public int DModel { get; init; } = 512;
+
+    /// <summary>Width of one attention head.</summary>
+    [JsonPropertyName("d_kv")] public int DKv { get; init; } = 64;
+
+    /// <summary>T5.1.1 feed-forward width (the decoder's, and the dense encoders').</summary>
+    [JsonPropertyName("d_ff")] public int DFf { get; init; } = 2048;
+
+    /// <summary>Encoder layers.</summary>
+    [JsonPropertyName("num_layers")] public int NumLayers { get; init; } = 6;
+
+    /// <summary>Decoder layers.</summary>
+    [JsonPropertyName("num_decoder_layers")] public int NumDecoderLayers { get; init; } = 6;
+
+    /// <summary>Attention heads (decoder; dense encoders; CoLT5's light + heavy heads add up to it).</summary>
+    [JsonPropertyName("num_heads")] public int NumHeads { get; init; } = 8;
+
+    /// <summary>Relative-position buckets.</summary>
+    [JsonPropertyName("relative_attention_num_buckets")] public int RelativeAttentionNumBuckets { get; init; } = 32;
+
+    /// <summary>Distance beyond which relative positions share a bucket.</summary>
+    [JsonPropertyName("relative_attention_max_distance")] public int RelativeAttentionMaxDistance { get; init; } = 128;
+
+    /// <summary>Dropout probability during training (embeddings, sub-block outputs, attention weights, FF inside).</summary>
+    [JsonPropertyName("dropout_rate")] public double DropoutRate { get; init; }
+
+    /// <summary>RMSNorm ε.</summary>
+    [JsonPropertyName("layer_norm_epsilon")] public double LayerNormEpsilon { get; init; } = 1e-6;
+
+    /// <summary>"gated-gelu" (T5.1.1, tanh GELU) or "relu" (T5 1.0).</summary>
+    [JsonPropertyName("feed_forward_proj")] public string FeedForwardProj { get; init; } = "gated-gelu";
+
+    /// <summary>Share the input embedding with the LM head (T5 1.0; the decoder output is then scaled by d^-0.5).</summary>
+    [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; init; }
+
+    /// <summary>Padding id.</summary>
+    [JsonPropertyName("pad_token_id")] public int PadTokenId { get; init; }
+
+    /// <summary>End-of-sequence id.</summary>
+    [JsonPropertyName("eos_token_id")] public int EosTokenId { get; init; } = 1;
+
+    /// <summary>The decoder's first input (T5: the pad id).</summary>
+    [JsonPropertyName("decoder_start_token_id")] public int DecoderStartTokenId { get; init; }
+
+    /// <summary>"full", "local", "transient-global" or "conditional".</summary>
+    [JsonPropertyName("encoder_attention_type")] public string EncoderAttentionType { get; init; } = "conditional";
+
+    /// <summary>Local attention radius r (blocks of r + 1).</summary>
+    [JsonPropertyName("local_radius")] public int LocalRadius { get; init; } = 127;
+
+    /// <summary>Tokens per transient-global block.</summary>
+    [JsonPropertyName("global_block_size")] public int GlobalBlockSize { get; init; } = 16;
+
+    /// <summary>CoLT5 light (local) attention heads.</summary>
+    [JsonPropertyName("light_heads")] public int LightHeads { get; init; } = 2;
+
+    /// <summary>CoLT5 heavy (routed) attention heads.</summary>
+    [JsonPropertyName("heavy_heads")] public int HeavyHeads { get; init; } = 6;
+
+    /// <summary>CoLT5 light FF width (d_ff / 2).</summary>
+    [JsonPropertyName("d_ff_light")] public int DFfLight { get; init; } = 1024;
+
+    /// <summary>CoLT5 heavy FF width (4·d_ff).</summary>
+    [JsonPropertyName("d_ff_heavy")] public int DFfHeavy { get; init; } = 8192;
+
+    /// <summary>Tokens routed to the heavy FF: an absolute count (≥ 1) or a fraction of the length (&lt; 1).</summary>
+    [JsonPropertyName("routed_ff_tokens")] public double RoutedFfTokens { get; init; } = 1.0 / 16;
+
+    /// <summary>Routed heavy-attention queries (count or fraction); null means the same as the FF.</summary>
+    [JsonPropertyName("routed_q_tokens")] public double? RoutedQTokens { get; init; }
+
+    /// <summary>Routed heavy-attention keys/values (count or fraction); null means twice the FF's.</summary>
+    [JsonPropertyName("routed_kv_tokens")] public double? RoutedKvTokens { get; init; }
+
+    /// <summary>Soft top-k ε (target).</summary>
+    [JsonPropertyName("router_eps")] public double RouterEps { get; init; } = 1.0;
+
+    /// <summary>Soft top-k iterations.</summary>
+    [JsonPropertyName("router_iters")] public int RouterIters { get; init; } = 50;
+
+    /// <summary>Starting ε for ε-scaling (null: no scaling).</summary>
+    [JsonPropertyName("router_eps_init")] public double? RouterEpsInit { get; init; }
+
+    /// <summary>ε decay per iteration with ε-scaling.</summary>
+    [JsonPropertyName("router_eps_decay")] public double RouterEpsDecay { get; init; } = 1.0;
+
+    /// <summary>k' = ratio · k while training (9/8 in the paper); k at evaluation.</summary>
+    [JsonPropertyName("router_k_ratio")] public double RouterKRatio { get; init; } = 9.0 / 8;
+
+    /// <summary>Straight-through weights: forward 1, gradient of λ (default off: soft λ as in the paper).</summary>
+    [JsonPropertyName("router_straight_through")] public bool RouterStraightThrough { get; init; }
+
+    /// <summary>How kv router weights enter heavy attention: "keys-and-values" (paper) or "values" (option).</summary>
+    [JsonPropertyName("router_kv_scaling")] public string RouterKvScaling { get; init; } = "keys-and-values";
+
+    /// <summary>A learned output vector for unrouted queries (default off: their heavy output is 0).</summary>
+    [JsonPropertyName("router_null_output")] public bool RouterNullOutput { get; init; }
+
+    /// <summary>Key/value heads of the decoder's cross-attention: 1 = MQA, G = GQA, num_heads = MHA.</summary>
+    [JsonPropertyName("num_cross_kv_heads")] public int NumCrossKvHeads { get; init; } = 1;
+
+    /// <summary>The encoder type derived from <see cref="EncoderAttentionType"/>.</summary>
+    [JsonIgnore]
+    public EncoderType Encoder => EncoderAttentionType switch
+    {
+        "full" => EncoderType.T5,
+        "local" => EncoderType.LongT5Local,
+        "transient-global" => EncoderType.LongT5TGlobal,
+        "conditional" => EncoderType.CoLT5,
+        _ => throw new ConfigException($"unknown encoder_attention_type '{EncoderAttentionType}' " +
+            "(expected full, local, transient-global or conditional)"),
+    };
+
+    /// <summary>True for T5 1.0 style ReLU feed-forward blocks.</summary>
+    [JsonIgnore] public bool ReluFeedForward => FeedForwardProj is "relu";
+
+    /// <summary>
+    /// Reproduce the Hugging Face LongT5 implementation bit for bit (for imported "longt5" checkpoints): its local
+    /// relative bias uses key − query offsets measured from the start of the 3-block window instead of the query's
+    /// own position, and its transient-global side mask compares the 0/1 attention mask with block indices. Models of
+    /// this engine use the exact relative positions and attend every non-padding global block.
+    /// </summary>
+    [JsonIgnore] public bool HuggingFaceLongT5Quirks => ModelType == "longt5";
+
+    /// <summary>Routed tokens for length <paramref name="n"/>: an absolute count or a fraction of n, at least 1,
+    /// at most n.</summary>
+    public static int RoutedCount(double setting, int n) =>
+        Math.Clamp(setting >= 1 ? (int)setting : (int)Math.Round(setting * n), Math.Min(1, n), n);
+
+    /// <summary>Heavy FF tokens m for length n.</summary>
+    public int FfTokens(int n) => RoutedCount(RoutedFfTokens, n);
+
+    /// <summary>Routed queries q for length n (default q = m).</summary>
+    public int QueryTokens(int n) => RoutedQTokens is { } q ? RoutedCount(q, n) : FfTokens(n);
+
+    /// <summary>Routed keys/values v for length n (default v = 2m).</summary>
+    public int KeyValueTokens(int n) => RoutedKvTokens is { } v ? RoutedCount(v, n) : Math.Min(n, 2 * FfTokens(n));
+
+    /// <summary>Checks every constraint and throws one <see cref="ConfigException"/> listing all problems.</summary>
+    public ModelConfig Validate()
+    {
+        var problems = new List<string>();
+        void Require(bool ok, string message)
+        {
+            if (!ok)
+                problems.Add(message);
+        }
+        Require(VocabSize > 0, $"vocab_size must be positive, got {VocabSize}");
+        Require(DModel > 0 && DKv > 0 && DFf > 0, "d_model, d_kv and d_ff must be positive");
+        Require(NumLayers > 0 && NumDecoderLayers > 0, "num_layers and num_decoder_layers must be positive");
+        Require(NumHeads > 0, "num_heads must be positive");
+        Require(RelativeAttentionNumBuckets >= 2 && RelativeAttentionMaxDistance > 0, "bad relative attention settings");
+        Require(DropoutRate is >= 0 and < 1, $"dropout_rate must lie in [0, 1), got {DropoutRate}");
+        Require(FeedForwardProj is "gated-gelu" or "relu", $"feed_forward_proj must be gated-gelu or relu, got '{FeedForwardProj}'");
+        Require(NumCrossKvHeads > 0 && NumHeads % NumCrossKvHeads == 0,
+            $"num_heads ({NumHeads}) must be a multiple of num_cross_kv_heads ({NumCrossKvHeads})");
+        Require(PadTokenId >= 0 && PadTokenId < VocabSize && EosTokenId >= 0 && EosTokenId < VocabSize,
+            "pad and eos ids must lie inside the vocabulary");
+        try
+        {
+            var encoder = Encoder;
+            Require(encoder is EncoderType.T5 || LocalRadius > 0, "local_radius must be positive");
+            Require(encoder is not EncoderType.LongT5TGlobal || GlobalBlockSize > 0, "global_block_size must be positive");
+            if (encoder == EncoderType.CoLT5)
+            {
+                Require(LightHeads > 0 && HeavyHeads > 0, "light_heads and heavy_heads must be positive");
+                Require(DFfLight > 0 && DFfHeavy > 0, "d_ff_light and d_ff_heavy must be positive");
+                Require(RoutedFfTokens > 0, "routed_ff_tokens must be positive");
+                Require(RouterEps > 0 && RouterIters > 0, "router_eps and router_iters must be positive");
+                Require(RouterKRatio >= 1, "router_k_ratio must be at least 1");
+                Require(RouterKvScaling is "keys-and-values" or "values",
+                    $"router_kv_scaling must be keys-and-values or values, got '{RouterKvScaling}'");
+            }
+        }
+        catch (ConfigException e)
+        {
+            problems.Add(e.Message);
+        }
+        if (problems.Count > 0)
+            throw new ConfigException("invalid model configuration: " + string.Join("; ", problems));
+        return this;
+    }
+}
+
+/// <summary>A configuration is invalid, incomplete, or does not match a checkpoint.</summary>
+public sealed class ConfigException : Exception
+{
+    /// <summary>Creates the error.</summary>
+    public ConfigException(string message) : base(message) { }
+
+    /// <summary>Creates the error.</summary>
+    public ConfigException() : this("invalid model configuration") { }
+
+    /// <summary>Creates the error.</summary>
+    public ConfigException(string message, Exception innerException) : base(message, innerException) { }
+}

@@ -1,0 +1,69 @@
+// The encoder stack: shared token embedding, dropout, N blocks that share layer 0's relative-bias tables, final
+// RMSNorm and dropout (T5.1.1).
+using System;
+using System.Collections.Generic;
+using CoLT5.Model.Configuration;
+using CoLT5.Nn;
+using CoLT5.Nn.Modules;
+using CoLT5.Tensors;
+
+namespace CoLT5.Model.Layers;
+
+/// <summary>Encoder over <c>encoder.*</c> parameters.</summary>
+public sealed class Encoder : Module
+{
+    private readonly ModelConfig config;
+    private readonly Tensor embedding;
+    private readonly List<EncoderLayer> layers = [];
+    private readonly RmsNorm finalNorm;
+    private readonly Dropout dropout;
+    private readonly EncoderBiasTables tables;
+
+    /// <summary>Creates the stack; <paramref name="embedding"/> is the shared (V, d) table.</summary>
+    public Encoder(ParameterBuilder p, ModelConfig config, Tensor embedding, Dropout dropout)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        this.config = config;
+        this.embedding = embedding;
+        this.dropout = Own(dropout);
+        var block0 = p.Sub("block").Sub(0).Sub("layer").Sub(0);
+        var std = Math.Pow(config.DModel, -0.5);
+        RelativeBias Table(string module, string name, int heads) =>
+            Own(new RelativeBias(block0.Sub(module).Sub(name), config.RelativeAttentionNumBuckets, heads,
+                config.RelativeAttentionMaxDistance, std));
+        var type = config.Encoder;
+        var attention = EncoderLayer.AttentionName(type);
+        tables = type switch
+        {
+            EncoderType.T5 or EncoderType.LongT5Local =>
+                new EncoderBiasTables(Table(attention, "relative_attention_bias", config.NumHeads), null, null, null),
+            EncoderType.LongT5TGlobal => new EncoderBiasTables(
+                Table(attention, "relative_attention_bias", config.NumHeads),
+                Table(attention, "global_relative_attention_bias", config.NumHeads), null, null),
+            _ => new EncoderBiasTables(null, null,
+                Table("LightAttention", "relative_attention_bias", config.LightHeads),
+                Table("HeavyAttention", "relative_attention_bias", config.HeavyHeads)),
+        };
+        for (var i = 0; i < config.NumLayers; i++)
+            layers.Add(Own(new EncoderLayer(p.Sub("block").Sub(i), config, dropout)));
+        finalNorm = Own(new RmsNorm(p.Sub("final_layer_norm"), config.DModel, config.LayerNormEpsilon));
+    }
+
+    /// <summary>ids (B, n) int32 and the padding mask (B·n, true = real) → hidden states (B, n, d).</summary>
+    public Tensor Forward(Tensor ids, bool[] mask)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        int batch = ids.Shape[0], n = ids.Shape[1];
+        using var context = EncoderContext.Build(config, mask, batch, n, tables, embedding.DType, embedding.Device);
+        using var embedded = Tensor.Embedding(embedding, ids);
+        var x = dropout.Forward(embedded);
+        foreach (var layer in layers)
+        {
+            using var previous = x;
+            x = layer.Forward(previous, context);
+        }
+        using (x)
+        using (var normed = finalNorm.Forward(x))
+            return dropout.Forward(normed);
+    }
+}

@@ -1,0 +1,79 @@
+// One encoder block: a pre-norm attention sub-layer of the configured type, then a pre-norm feed-forward sub-layer
+// (dense, or CoLT5's conditional one), each added back to the residual stream after dropout.
+using System;
+using CoLT5.Model.Configuration;
+using CoLT5.Nn;
+using CoLT5.Nn.Modules;
+using CoLT5.Tensors;
+
+namespace CoLT5.Model.Layers;
+
+/// <summary>Encoder block i: <c>encoder.block.i.layer.0</c> (attention) and <c>encoder.block.i.layer.1</c> (FF).</summary>
+public sealed class EncoderLayer : Module
+{
+    private readonly RmsNorm attentionNorm, ffNorm;
+    private readonly MultiHeadAttention? full;
+    private readonly BlockedSelfAttention? blocked;
+    private readonly ConditionalAttention? conditionalAttention;
+    private readonly FeedForward? feedForward;
+    private readonly ConditionalFeedForward? conditionalFeedForward;
+    private readonly Dropout dropout;
+
+    /// <summary>The Hugging Face module name of each encoder type's attention.</summary>
+    public static string AttentionName(EncoderType type) => type switch
+    {
+        EncoderType.T5 => "SelfAttention",
+        EncoderType.LongT5Local => "LocalSelfAttention",
+        EncoderType.LongT5TGlobal => "TransientGlobalSelfAttention",
+        _ => "LightAttention",
+    };
+
+    /// <summary>Creates block <c>p</c> = encoder.block.i.</summary>
+    public EncoderLayer(ParameterBuilder p, ModelConfig config, Dropout dropout)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        this.dropout = Own(dropout);
+        var attention = p.Sub("layer").Sub(0);
+        attentionNorm = Own(new RmsNorm(attention.Sub("layer_norm"), config.DModel, config.LayerNormEpsilon));
+        var type = config.Encoder;
+        switch (type)
+        {
+            case EncoderType.T5:
+                full = Own(new MultiHeadAttention(attention.Sub(AttentionName(type)), config.DModel, config.NumHeads,
+                    config.NumHeads, config.DKv, dropout));
+                break;
+            case EncoderType.LongT5Local or EncoderType.LongT5TGlobal:
+                blocked = Own(new BlockedSelfAttention(attention.Sub(AttentionName(type)), config.DModel,
+                    config.NumHeads, config.DKv, config.LayerNormEpsilon, type == EncoderType.LongT5TGlobal, dropout));
+                break;
+            default:
+                conditionalAttention = Own(new ConditionalAttention(attention, config, dropout));
+                break;
+        }
+        var ff = p.Sub("layer").Sub(1);
+        ffNorm = Own(new RmsNorm(ff.Sub("layer_norm"), config.DModel, config.LayerNormEpsilon));
+        if (type == EncoderType.CoLT5)
+            conditionalFeedForward = Own(new ConditionalFeedForward(ff, config, dropout));
+        else
+            feedForward = Own(new FeedForward(ff.Sub("DenseReluDense"), config, config.DFf, dropout));
+    }
+
+    /// <summary>x (B, n, d) → (B, n, d).</summary>
+    public Tensor Forward(Tensor x, EncoderContext context)
+    {
+        Tensor attended;
+        using (var h = attentionNorm.Forward(x))
+        {
+            attended = full is not null ? full.Forward(h, context.FullBias)
+                : blocked is not null ? blocked.Forward(h, context)
+                : conditionalAttention!.Forward(h, context);
+        }
+        using (attended)
+        using (var droppedAttention = dropout.Forward(attended))
+        using (var afterAttention = x + droppedAttention)
+        using (var h2 = ffNorm.Forward(afterAttention))
+        using (var ffOut = feedForward is not null ? feedForward.Forward(h2) : conditionalFeedForward!.Forward(h2, context))
+        using (var droppedFf = dropout.Forward(ffOut))
+            return afterAttention + droppedFf;
+    }
+}

@@ -1,0 +1,66 @@
+// A T5 relative-position bias table (buckets × heads), owned by a stack's first layer and shared by all layers,
+// expanded into bias tensors for full, causal, blocked-local, side (global) and routed attention.
+using System;
+using CoLT5.Nn;
+using CoLT5.Nn.Functional;
+using CoLT5.Nn.Modules;
+using CoLT5.Tensors;
+
+namespace CoLT5.Model.Layers;
+
+/// <summary>The learned table at <c>prefix.weight</c> (buckets, heads), initialised N(0, d^-1/2) as T5.</summary>
+public sealed class RelativeBias(ParameterBuilder p, int buckets, int heads, int maxDistance, double initStd) : Module
+{
+    /// <summary>(buckets, heads).</summary>
+    public Tensor Table { get; } = p.Get("weight", new Shape(buckets, heads), Init.Normal(initStd));
+
+    /// <summary>Distance at which buckets saturate.</summary>
+    public int MaxDistance { get; } = maxDistance;
+
+    /// <summary>(1, H, q, k) for queries at positions offset + [0, q) and keys at [0, k).</summary>
+    public Tensor Full(int qLen, int kLen, bool bidirectional, int queryOffset = 0)
+    {
+        using var bias = RelativePosition.Bias(Table, qLen, kLen, bidirectional, MaxDistance, queryOffset);
+        return bias.Unsqueeze(0);
+    }
+
+    /// <summary>
+    /// (1, 1, H, bl, 3·bl) for blocked local attention: query i of a block against key j of the 3-block window
+    /// (previous, own, next block). The exact offset is j − bl − i; Hugging Face's LongT5 uses j − i.
+    /// </summary>
+    public Tensor Blocked(int blockLen, bool huggingFaceOffset)
+    {
+        var ids = new int[blockLen * 3 * blockLen];
+        for (var i = 0; i < blockLen; i++)
+        {
+            for (var j = 0; j < 3 * blockLen; j++)
+                ids[i * 3 * blockLen + j] = Bucket(huggingFaceOffset ? j - i : j - blockLen - i, bidirectional: true);
+        }
+        using var bias = Lookup(ids, [blockLen, 3 * blockLen]);   // (H, bl, 3bl)
+        using var one = bias.Unsqueeze(0);
+        return one.Unsqueeze(0);
+    }
+
+    /// <summary>(B, H, q, k) from explicit relative positions rel[b, i, j] = key position − query position.</summary>
+    public Tensor FromOffsets(int[] relative, int batch, int q, int k, bool bidirectional)
+    {
+        ArgumentNullException.ThrowIfNull(relative);
+        var ids = new int[relative.Length];
+        for (var i = 0; i < ids.Length; i++)
+            ids[i] = Bucket(relative[i], bidirectional);
+        using var bias = Lookup(ids, [batch, q, k]);                // (H, B, q, k)
+        return bias.Transpose(0, 1);
+    }
+
+    private int Bucket(int relative, bool bidirectional) =>
+        RelativePosition.Bucket(relative, bidirectional, Table.Shape[0], MaxDistance);
+
+    // Rows of the table at the bucket ids, heads first: (H, shape...).
+    private Tensor Lookup(int[] ids, int[] shape)
+    {
+        using var index = Tensor.FromArray<int>(ids, new Shape(ids.Length), Table.Device);
+        using var rows = Table.IndexSelect(0, index);               // (N, H)
+        using var heads = rows.Transpose(0, 1);                     // (H, N)
+        return heads.Reshape([Table.Shape[1], .. shape]);
+    }
+}

@@ -1,0 +1,108 @@
+// The whole encoder-decoder: shared embedding, encoder (T5 / LongT5 / CoLT5), decoder with cross-attention, and the
+// LM head (untied by default; tied with d^-0.5 scaling for T5 1.0 checkpoints). Training loss is token
+// cross-entropy (ignore index −100) with optional z-loss.
+using System;
+using CoLT5.Model.Configuration;
+using CoLT5.Model.Layers;
+using CoLT5.Nn;
+using CoLT5.Nn.Modules;
+using CoLT5.Tensors;
+using CoLT5.Tensors.Random;
+
+namespace CoLT5.Model;
+
+/// <summary>Logits (B, t, V) and, when labels were given, the mean loss (0-d).</summary>
+public sealed record Seq2SeqOutput(Tensor Logits, Tensor? Loss) : IDisposable
+{
+    /// <summary>Releases both tensors.</summary>
+    public void Dispose()
+    {
+        Logits.Dispose();
+        Loss?.Dispose();
+    }
+}
+
+/// <summary>
+/// A CoLT5, T5 or LongT5 encoder-decoder over a <see cref="ParameterStore"/> with Hugging Face parameter names.
+/// The model owns its store: disposing the model disposes every parameter.
+/// </summary>
+public sealed class Seq2SeqModel : Module, IDisposable
+{
+    private readonly Tensor shared;
+    private readonly Tensor? lmHead;
+    private readonly Encoder encoder;
+    private readonly Decoder decoder;
+
+    /// <summary>
+    /// Builds the model over <paramref name="store"/>: parameters already in the store (a loaded checkpoint) are
+    /// used after a shape check, missing ones are initialised from the store's generator in a fixed order.
+    /// </summary>
+    public Seq2SeqModel(ModelConfig config, ParameterStore store, Generator? dropoutGenerator = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(store);
+        Config = config.Validate();
+        Parameters = store;
+        var root = store.Root();
+        shared = root.Get("shared.weight", new Shape(config.VocabSize, config.DModel), Init.Normal(1.0));
+        store.Alias("encoder.embed_tokens.weight", "shared.weight");
+        store.Alias("decoder.embed_tokens.weight", "shared.weight");
+        var dropout = new Dropout(config.DropoutRate, dropoutGenerator ?? new Generator(0x5eed));
+        encoder = Own(new Encoder(root.Sub("encoder"), config, shared, dropout));
+        decoder = Own(new Decoder(root.Sub("decoder"), config, shared, dropout));
+        if (config.TieWordEmbeddings)
+            store.Alias("lm_head.weight", "shared.weight");
+        else
+            lmHead = root.Get("lm_head.weight", new Shape(config.VocabSize, config.DModel),
+                Init.Normal(Math.Pow(config.DModel, -0.5)));
+    }
+
+    /// <summary>A freshly initialised model (parameters drawn from <paramref name="seed"/>).</summary>
+    public static Seq2SeqModel Create(ModelConfig config, ulong seed, DType dtype = DType.Float32, Device? device = null) =>
+        new(config, new ParameterStore(dtype, device, new Generator(seed)), new Generator(seed ^ 0xD50D));
+
+    /// <summary>The configuration.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>The named parameters.</summary>
+    public ParameterStore Parameters { get; }
+
+    /// <summary>input ids (B, n) int32 with padding mask (B·n, true = real) → encoder output (B, n, d).</summary>
+    public Tensor Encode(Tensor inputIds, bool[] mask) => encoder.Forward(inputIds, mask);
+
+    /// <summary>Projects the encoder output for decoding (cross keys/values computed once).</summary>
+    public DecoderState StartDecoding(Tensor encoderOutput, bool[] mask) => decoder.Start(encoderOutput, mask);
+
+    /// <summary>Logits (B, t, V) for the next t decoder inputs (B, t), extending <paramref name="state"/>.</summary>
+    public Tensor DecodeLogits(Tensor decoderInputIds, DecoderState state)
+    {
+        using var hidden = decoder.Forward(decoderInputIds, state);
+        return Head(hidden);
+    }
+
+    /// <summary>
+    /// Teacher-forced forward: logits for every decoder position and, with <paramref name="labels"/> (B, t; −100 =
+    /// ignored), the mean cross-entropy plus <paramref name="zLoss"/>·mean(logsumexp²).
+    /// </summary>
+    public Seq2SeqOutput Forward(Tensor inputIds, bool[] mask, Tensor decoderInputIds, Tensor? labels = null,
+        double zLoss = 0)
+    {
+        using var encoded = Encode(inputIds, mask);
+        using var state = StartDecoding(encoded, mask);
+        var logits = DecodeLogits(decoderInputIds, state);
+        var loss = labels is null ? null : Tensor.CrossEntropy(logits, labels, -100, zLoss);
+        return new Seq2SeqOutput(logits, loss);
+    }
+
+    // T5.1.1: an untied head; T5 1.0: the embedding, with the decoder output scaled by d^-0.5.
+    private Tensor Head(Tensor hidden)
+    {
+        if (lmHead is not null)
+            return Tensor.MatMul(hidden, lmHead, transposeB: true);
+        using var scaled = hidden * Math.Pow(Config.DModel, -0.5);
+        return Tensor.MatMul(scaled, shared, transposeB: true);
+    }
+
+    /// <summary>Disposes every parameter.</summary>
+    public void Dispose() => Parameters.Dispose();
+}
