@@ -18,6 +18,7 @@ public sealed class ParameterStore : IDisposable
     private readonly Dictionary<string, Tensor> tensors = new(StringComparer.Ordinal);
     private readonly List<string> order = [];
     private readonly HashSet<string> requested = new(StringComparer.Ordinal);
+    private readonly List<string> created = [];
 
     /// <summary>A store creating parameters of <paramref name="dtype"/> on <paramref name="device"/>.</summary>
     public ParameterStore(DType dtype = DType.Float32, Device? device = null, Generator? generator = null)
@@ -51,6 +52,9 @@ public sealed class ParameterStore : IDisposable
     /// <summary>The names the model asked for (to report checkpoint entries nothing used).</summary>
     public IReadOnlySet<string> Requested => requested;
 
+    /// <summary>The names initialised fresh by <see cref="Get"/> (not supplied beforehand, e.g. by a checkpoint).</summary>
+    public IReadOnlyList<string> Created => created;
+
     /// <summary>
     /// The parameter <paramref name="name"/> with <paramref name="shape"/>: the existing one (shape-checked) or a
     /// new one filled by <paramref name="init"/>.
@@ -75,6 +79,7 @@ public sealed class ParameterStore : IDisposable
             _ => throw new ArgumentException($"unknown initialiser {init}", nameof(init)),
         };
         Add(name, t);
+        created.Add(name);
         return t;
     }
 

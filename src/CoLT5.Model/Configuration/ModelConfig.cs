@@ -152,14 +152,6 @@ public sealed record ModelConfig
     /// <summary>True for T5 1.0 style ReLU feed-forward blocks.</summary>
     [JsonIgnore] public bool ReluFeedForward => FeedForwardProj is "relu";
 
-    /// <summary>
-    /// Reproduce the Hugging Face LongT5 implementation bit for bit (for imported "longt5" checkpoints): its local
-    /// relative bias uses key − query offsets measured from the start of the 3-block window instead of the query's
-    /// own position, and its transient-global side mask compares the 0/1 attention mask with block indices. Models of
-    /// this engine use the exact relative positions and attend every non-padding global block.
-    /// </summary>
-    [JsonIgnore] public bool HuggingFaceLongT5Quirks => ModelType == "longt5";
-
     /// <summary>Routed tokens for length <paramref name="n"/>: an absolute count or a fraction of n, at least 1,
     /// at most n.</summary>
     public static int RoutedCount(double setting, int n) =>

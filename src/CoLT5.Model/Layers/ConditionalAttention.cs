@@ -85,7 +85,7 @@ public sealed class ConditionalAttention : Module
         }
     }
 
-    // Relative bias from the routed tokens' original positions, plus −1e9 on padding kv slots: (B, H, q, v).
+    // Relative bias from the routed tokens' original positions, plus −1e10 on padding kv slots: (B, H, q, v).
     private Tensor HeavyBias(Route queries, Route keyValues, EncoderContext context, DType dtype)
     {
         int batch = queries.Batch, q = queries.Slots, v = keyValues.Slots;
@@ -106,7 +106,7 @@ public sealed class ConditionalAttention : Module
         using var keysReal = Tensor.FromArray<bool>(allowed, new Shape(batch, 1, 1, v), bias.Device);
         using var blocked = keysReal.Eq(0);
         using var zeros = Tensor.Zeros(new Shape(batch, 1, 1, v), dtype, bias.Device);
-        using var mask = zeros.MaskedFill(blocked, EncoderContext.MaskValue(dtype));
+        using var mask = zeros.MaskedFill(blocked, EncoderContext.MaskValue);
         return bias + mask;
     }
 

@@ -107,18 +107,16 @@ public sealed class EncoderContext : IDisposable
         return bias + additive;
     }
 
-    // (B, nb, H, bl, 3bl): the blocked bias plus the local mask: key real and |key − query| ≤ r (and, in Hugging
-    // Face's LongT5, the query real too).
+    // (B, nb, H, bl, 3bl): the blocked bias plus the local mask (key real and |key − query| ≤ r).
     private Tensor BuildLocal(RelativeBias table, DType dtype, Device device)
     {
-        var quirks = Config.HuggingFaceLongT5Quirks;
-        using var bias = table.Blocked(BlockLen, quirks);                          // (1, 1, H, bl, 3bl)
-        using var allowed = MaskTensor(LocalAllowed(quirks), [Batch, Blocks, 1, BlockLen, 3 * BlockLen], device);
-        using var additive = Additive(allowed, dtype, quirks ? -1e4 : MaskValue(dtype));
+        using var bias = table.Blocked(BlockLen);                                  // (1, 1, H, bl, 3bl)
+        using var allowed = MaskTensor(LocalAllowed(), [Batch, Blocks, 1, BlockLen, 3 * BlockLen], device);
+        using var additive = Additive(allowed, dtype, MaskValue);
         return bias + additive;
     }
 
-    private bool[] LocalAllowed(bool requireRealQuery)
+    private bool[] LocalAllowed()
     {
         int bl = BlockLen, nb = Blocks, n = Length;
         var allowed = new bool[Batch * nb * bl * 3 * bl];
@@ -128,14 +126,12 @@ public sealed class EncoderContext : IDisposable
             {
                 for (var i = 0; i < bl; i++)
                 {
-                    var qi = blk * bl + i;
-                    var queryReal = qi < n && Mask[b * n + qi];
                     for (var j = 0; j < 3 * bl; j++)
                     {
                         var kj = (blk - 1) * bl + j;
                         var keyReal = kj >= 0 && kj < n && Mask[b * n + kj];
                         var near = Math.Abs(j - bl - i) < bl;
-                        allowed[(((b * nb) + blk) * bl + i) * 3 * bl + j] = keyReal && near && (queryReal || !requireRealQuery);
+                        allowed[(((b * nb) + blk) * bl + i) * 3 * bl + j] = keyReal && near;
                     }
                 }
             }
@@ -149,7 +145,6 @@ public sealed class EncoderContext : IDisposable
         var g = Config.GlobalBlockSize;
         int n = Length, globals = n / g;
         GlobalLength = globals;
-        var quirks = Config.HuggingFaceLongT5Quirks;
         var blockIds = TransientGlobalBlocks.BlockIds(Mask, Batch, n, g);
         GlobalBlockIds = blockIds;
         var segments = TransientGlobalBlocks.SegmentIds(blockIds, Batch, n, globals);
@@ -163,17 +158,14 @@ public sealed class EncoderContext : IDisposable
                 {
                     var at = (b * n + i) * globals + t;
                     relative[at] = t - blockIds[b * n + i];
-                    var segment = segments[b * globals + t];
-                    // Hugging Face compares the 0/1 attention mask with the segment (block) index; the intended rule
-                    // lets every real token see every global token that holds real tokens.
-                    sideAllowed[at] = quirks ? (Mask[b * n + i] ? 1 : 0) == segment : segment >= 0;
+                    sideAllowed[at] = segments[b * globals + t] >= 0;   // every global token that holds real tokens
                 }
             }
         }
         using var localBias = BuildLocal(local, dtype, device);                                  // (B, nb, H, bl, 3bl)
         using var sideBias = global.FromOffsets(relative, Batch, n, globals, bidirectional: true);   // (B, H, n, G)
         using var sideMask = MaskTensor(sideAllowed, [Batch, 1, n, globals], device);
-        using var sideAdditive = Additive(sideMask, dtype, -1e4);
+        using var sideAdditive = Additive(sideMask, dtype, MaskValue);
         using var side = sideBias + sideAdditive;
         using var sideSeq = side.Permute(0, 2, 1, 3);                                             // (B, n, H, G)
         using var sideBlocks = LocalBlocks.Split(sideSeq, BlockLen);                               // (B, nb, bl, H, G)
@@ -197,8 +189,9 @@ public sealed class EncoderContext : IDisposable
     /// <summary>The most negative finite value of a dtype (Hugging Face's torch.finfo(dtype).min).</summary>
     public static double MinValue(DType dtype) => dtype == DType.Float64 ? double.MinValue : float.MinValue;
 
-    /// <summary>The mask value of this engine's own local attention: −1e9 (exp underflows to 0 in both precisions).</summary>
-    public static double MaskValue(DType dtype) => -1e9;
+    /// <summary>The additive mask of local, transient-global and routed attention: −1e10, as LongT5 (exp underflows
+    /// to exactly 0 in both precisions).</summary>
+    public const double MaskValue = -1e10;
 
     /// <summary>Releases the bias tensors.</summary>
     public void Dispose()

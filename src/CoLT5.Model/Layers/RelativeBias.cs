@@ -26,15 +26,15 @@ public sealed class RelativeBias(ParameterBuilder p, int buckets, int heads, int
 
     /// <summary>
     /// (1, 1, H, bl, 3·bl) for blocked local attention: query i of a block against key j of the 3-block window
-    /// (previous, own, next block). The exact offset is j − bl − i; Hugging Face's LongT5 uses j − i.
+    /// (previous, own, next block), at relative position j − bl − i.
     /// </summary>
-    public Tensor Blocked(int blockLen, bool huggingFaceOffset)
+    public Tensor Blocked(int blockLen)
     {
         var ids = new int[blockLen * 3 * blockLen];
         for (var i = 0; i < blockLen; i++)
         {
             for (var j = 0; j < 3 * blockLen; j++)
-                ids[i * 3 * blockLen + j] = Bucket(huggingFaceOffset ? j - i : j - blockLen - i, bidirectional: true);
+                ids[i * 3 * blockLen + j] = Bucket(j - blockLen - i, bidirectional: true);
         }
         using var bias = Lookup(ids, [blockLen, 3 * blockLen]);   // (H, bl, 3bl)
         using var one = bias.Unsqueeze(0);
