@@ -1,4 +1,5 @@
-// The perf runner's entry point: `gemm`, `kernels`, `step`, `peak` or `all`, each checking results before timing.
+// The perf runner's entry point: `gemm`, `kernels`, `step`, `router`, `peak` or `all`, each checking results before
+// timing (`router`, the fused vs composed soft top-k, runs only when named).
 // Usage: dotnet run -c Release --project perf/CoLT5.Perf -- gemm [--threads N] [--json FILE] [--no-peer] [--quick]
 using System;
 using System.Collections.Generic;
@@ -18,7 +19,8 @@ public static class Program
     {
         if (args.Length == 0 || args[0] is "-h" or "--help")
         {
-            Console.WriteLine("usage: CoLT5.Perf gemm|kernels|step|peak|all [--threads N] [--json FILE] [--no-peer] [--quick]");
+            Console.WriteLine("usage: CoLT5.Perf gemm|kernels|step|router|peak|all [--threads N] [--json FILE] " +
+                "[--no-peer] [--quick]");
             return args.Length == 0 ? 1 : 0;
         }
         var command = args[0];
@@ -48,6 +50,9 @@ public static class Program
                 break;
             case "step":
                 results.Add(TrainingStepCase.Run(threads, quick));
+                break;
+            case "router":
+                results.AddRange(RouterCase.Run(threads, quick));
                 break;
             case "peak":
                 break;

@@ -36,12 +36,11 @@ public sealed class ConditionalAttention : Module
     public Tensor Forward(Tensor h, EncoderContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        int n = h.Shape[1];
         // light local attention sees every token
         using var lightOut = light.Forward(h, context);
         // separate routers pick the tokens that need information (queries) and that hold it (keys/values)
-        using var queries = queryRouter.Forward(h, context, config.QueryTokens(n));
-        using var keyValues = kvRouter.Forward(h, context, config.KeyValueTokens(n));
+        using var queries = queryRouter.Forward(h, context, config.QueryTokens);
+        using var keyValues = kvRouter.Forward(h, context, config.KeyValueTokens);
         using var heavyRows = HeavyRows(h, queries, keyValues, context);       // (B·q, d)
         using var heavyOut = RoutedBranch.Scatter(heavyRows, queries, h);       // weighted by the query router
         if (nullOutput is null)

@@ -29,7 +29,7 @@ public sealed class ConditionalFeedForward : Module
         // light feed-forward sees every token
         using var lightOut = light.Forward(h);
         // heavy feed-forward sees only the m routed tokens, weighted by their router score
-        using var route = router.Forward(h, context, config.FfTokens(h.Shape[1]));
+        using var route = router.Forward(h, context, config.FfTokens);
         using var heavyOut = RoutedBranch.Apply(h, route, heavy.Forward);
         return lightOut + heavyOut;
     }

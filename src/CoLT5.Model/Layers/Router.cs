@@ -61,16 +61,21 @@ public sealed class Router(ParameterBuilder p, ModelConfig config) : Module
     /// <summary>The scoring vector (d).</summary>
     public Tensor Weight { get; } = p.Get("weight", new Shape(config.DModel), Init.Normal(Math.Pow(config.DModel, -0.5)));
 
-    /// <summary>Routes <paramref name="k"/> tokens per row of <paramref name="h"/> (B, n, d).</summary>
-    public Route Forward(Tensor h, EncoderContext context, int k)
+    /// <summary>
+    /// Routes tokens of each row of <paramref name="h"/> (B, n, d): row b routes
+    /// <paramref name="count"/>(real tokens of b) of its real tokens, so padding a batch never changes a row's routing.
+    /// </summary>
+    public Route Forward(Tensor h, EncoderContext context, Func<int, int> count)
     {
         ArgumentNullException.ThrowIfNull(h);
         ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(count);
         int batch = h.Shape[0], n = h.Shape[1];
-        k = Math.Min(k, n);
+        var valid = Enumerable.Range(0, batch).Select(context.ValidCount).ToArray();
+        var perRow = valid.Select(v => Math.Min(v, count(v))).ToArray();
+        var k = Math.Max(1, perRow.Max());                                       // slots per row
         using var scores = h.MatMul(Weight);                                     // (B, n)
         var raw = scores.ToDoubleArray();
-        var valid = Enumerable.Range(0, batch).Select(context.ValidCount).ToArray();
 
         // Selection: the k highest raw scores among real tokens, ties to the lower position (D5).
         var positions = new int[batch * k];
@@ -79,7 +84,7 @@ public sealed class Router(ParameterBuilder p, ModelConfig config) : Module
         for (var b = 0; b < batch; b++)
         {
             var chosen = Enumerable.Range(0, n).Where(i => context.Mask[b * n + i])
-                .OrderByDescending(i => raw[b * n + i]).ThenBy(i => i).Take(k).Order().ToArray();
+                .OrderByDescending(i => raw[b * n + i]).ThenBy(i => i).Take(perRow[b]).Order().ToArray();
             for (var s = 0; s < k; s++)
             {
                 var real = s < chosen.Length;
@@ -89,31 +94,32 @@ public sealed class Router(ParameterBuilder p, ModelConfig config) : Module
             }
         }
         var flatIndex = Tensor.FromArray<int>(flat, new Shape(batch * k), h.Device);
-        var weights = Weights(scores, context, valid, k, positions, slotValid);
+        var weights = Weights(scores, context, valid, perRow, k, positions, slotValid);
         return new Route(batch, k, positions, slotValid, flatIndex, weights);
     }
 
-    // λ of the soft top-k at the chosen positions; rows with no more real tokens than k route all of them with
+    // λ of the soft top-k at the chosen positions; rows with no more real tokens than their k route all of them with
     // weight 1 (D8). Padding slots get weight 0.
-    private Tensor Weights(Tensor scores, EncoderContext context, int[] valid, int k, int[] positions, bool[] slotValid)
+    private Tensor Weights(Tensor scores, EncoderContext context, int[] valid, int[] perRow, int k, int[] positions,
+        bool[] slotValid)
     {
         int batch = scores.Shape[0], n = scores.Shape[1];
         var ones = slotValid.Select(s => s ? 1.0 : 0.0).ToArray();
         using var slotMask = Tensor.FromArray<double>(ones, new Shape(batch, k), scores.Device);
         using var slotMaskTyped = slotMask.To(scores.DType);
-        if (valid.All(v => v <= k))
+        var fullRows = Enumerable.Range(0, batch).Select(b => valid[b] <= perRow[b]).ToArray();
+        if (fullRows.All(f => f))
             return slotMaskTyped.Contiguous();
 
         var budget = new double[batch];
         for (var b = 0; b < batch; b++)
-            budget[b] = Math.Min(Training ? config.RouterKRatio * k : k, valid[b]);
+            budget[b] = fullRows[b] ? valid[b] : Math.Min(Training ? config.RouterKRatio * perRow[b] : perRow[b], valid[b]);
         using var mask = Tensor.FromArray<bool>(context.Mask, new Shape(batch, n), scores.Device);
         using var lambda = Normalise(scores, mask, budget);                      // (B, n)
         using var index = Tensor.FromArray<int>(positions, new Shape(batch, k), scores.Device);
         using var picked = lambda.Gather(1, index);                              // (B, k)
         using var forward = config.RouterStraightThrough ? StraightThrough(picked) : picked.Contiguous();
         // Rows with few real tokens: weight exactly 1 on every real token (no gradient to u from them).
-        var fullRows = Enumerable.Range(0, batch).Select(b => valid[b] <= k).ToArray();
         if (!fullRows.Any(f => f))
             return forward * slotMaskTyped;
         var rowFlags = Enumerable.Range(0, batch * k).Select(i => fullRows[i / k]).ToArray();

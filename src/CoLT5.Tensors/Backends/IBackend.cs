@@ -120,4 +120,40 @@ public interface IBackend : IDisposable
     /// stream (seed, offset + i), so results are identical on every backend and machine.
     /// </summary>
     void Random(RandomKind kind, ulong seed, ulong offset, in TensorView destination, double a, double b);
+
+    /// <summary>
+    /// Optional fused coordinate-descent soft top-k (the CoLT5 router's normalisation, spec §8), row by row. For
+    /// row r with scores s (n), k = k[r] and the ε schedule of <see cref="SoftTopKParams"/>: masked (false)
+    /// positions get the score −max of the dtype; a = 0, b = −s; T times
+    /// a ← ε_t·(ln k − logsumexp((s + b)/ε_t)) with masked entries of (s + b)/ε_t set to −max, then
+    /// b ← −relu(s + a); finally λ = exp((s + a + b)/ε_(T+1)), and λ = 0 exactly at masked positions. The
+    /// result must match the composed tensor ops to rounding (fusing may reorder sums and use a different
+    /// logsumexp shift).
+    /// <para>
+    /// Views, all contiguous and row-major: <paramref name="scores"/> (R, n) float32 or float64;
+    /// <paramref name="mask"/> (R, n) bool with true = a real token, or <c>default(TensorView)</c> (null buffer) for
+    /// none; <paramref name="k"/> (R) in the scores' dtype, the per-row budget (positive; keeping k at most the
+    /// row's number of real tokens, and giving rows with no real token any meaning, is the caller's job: such a row
+    /// gets λ = 0); <paramref name="lambda"/> (R, n) written; <paramref name="state"/> (R,
+    /// <see cref="SoftTopKParams.StateLength"/>) float64 whatever the scores' dtype, written with what the backward
+    /// needs: state[r, t − 1] = a_t, the a after iteration t (O(R·T), never a per-iteration copy of the n-vectors).
+    /// </para>
+    /// </summary>
+    /// <returns>False, having written nothing, when the backend has no fused kernel (for this dtype); callers
+    /// then compose the iterations from tensor ops.</returns>
+    bool TrySoftTopK(in TensorView scores, in TensorView mask, in TensorView k, in TensorView lambda,
+        in TensorView state, SoftTopKParams p) => false;
+
+    /// <summary>
+    /// Gradient of <see cref="TrySoftTopK"/>: <paramref name="dScores"/> (R, n) is overwritten with dL/ds given
+    /// <paramref name="dLambda"/> = dL/dλ (R, n), exactly what reverse-mode autograd gives through the unrolled
+    /// iterations (relu′(0) = 0, k and the mask receive no gradient), and 0 at masked positions whatever
+    /// dLambda holds there. <paramref name="scores"/>, <paramref name="mask"/>, <paramref name="k"/>,
+    /// <paramref name="state"/> and <paramref name="p"/> are those of a successful forward on this backend (the
+    /// state as it wrote it). <paramref name="dScores"/> may alias <paramref name="dLambda"/> but not the scores.
+    /// Memory beyond the outputs stays O(n) per row in flight.
+    /// </summary>
+    /// <returns>False, having written nothing, when the backend has no fused kernel (for this dtype).</returns>
+    bool TrySoftTopKBackward(in TensorView scores, in TensorView mask, in TensorView k, in TensorView state,
+        in TensorView dLambda, in TensorView dScores, SoftTopKParams p) => false;
 }

@@ -11,9 +11,23 @@ public static class ModelTestKit
     /// <summary>A very small model of the given encoder type (radius 3 so local attention spans several blocks).</summary>
     public static ModelConfig Micro(string encoder, int kvHeads = 1) => new ModelConfig
     {
-        VocabSize = 40, DModel = 16, DKv = 4, DFf = 24, NumLayers = 2, NumDecoderLayers = 2, NumHeads = 4,
-        LightHeads = 1, HeavyHeads = 3, DFfLight = 12, DFfHeavy = 48, LocalRadius = 3, GlobalBlockSize = 4,
-        RoutedFfTokens = 3, RoutedQTokens = 3, RoutedKvTokens = 5, NumCrossKvHeads = kvHeads,
+        VocabSize = 40,
+        DModel = 16,
+        DKv = 4,
+        DFf = 24,
+        NumLayers = 2,
+        NumDecoderLayers = 2,
+        NumHeads = 4,
+        LightHeads = 1,
+        HeavyHeads = 3,
+        DFfLight = 12,
+        DFfHeavy = 48,
+        LocalRadius = 3,
+        GlobalBlockSize = 4,
+        RoutedFfTokens = 3,
+        RoutedQTokens = 3,
+        RoutedKvTokens = 5,
+        NumCrossKvHeads = kvHeads,
         RouterIters = 20,
     }.WithEncoder(encoder);
 

@@ -92,7 +92,7 @@ public static class TorchOpRunner
             case "coor_descent":
                 return new()
                 {
-                    ["scores"] = SoftTopK.CoordinateDescent(In("s"), x.GetValueOrDefault("mask"), c.Number("k"),
+                    ["scores"] = SoftTopK.Composed(In("s"), x.GetValueOrDefault("mask"), c.Number("k"),
                         c.Number("eps"), c.Int("n_iters"), c.NullableNumber("eps_init"), c.Number("eps_decay")),
                 };
             default: throw new NotSupportedException($"no runner for fixture op '{c.Op}' ({c.Name})");

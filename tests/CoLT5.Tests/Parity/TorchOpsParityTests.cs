@@ -89,7 +89,7 @@ public sealed class TorchOpsParityTests
     ///     2.6e-3 on one of them) — four times the larger of 1e-5 and PyTorch's float32 error on the same case
     ///     (measured by tests/tools/torch_float32_router_errors.py).
     /// </summary>
-    private static double Float32Tolerance(TorchCase c)
+    internal static double Float32Tolerance(TorchCase c)
     {
         var kappa = Sensitivity.Value.GetValueOrDefault(c.Name) / (4 * Math.Pow(2, -52));
         var conditioning = 10 * kappa * Math.Pow(2, -24);
