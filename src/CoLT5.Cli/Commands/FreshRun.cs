@@ -1,0 +1,109 @@
+// A new `colt5 train` run: the model configuration (preset or config.json, with the encoder switch), training
+// options (built-in defaults or the library's, plus flags), the output directory and the data — all validated
+// before anything is written.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using CoLT5.Model.Configuration;
+using CoLT5.Model.Training;
+
+namespace CoLT5.Cli.Commands;
+
+/// <summary>A validated fresh run.</summary>
+internal sealed record FreshRun(ModelConfig Config, TrainingOptions Options, TrainingDataSpec Data, string OutDir,
+    Dictionary<string, string> Metadata)
+{
+    public static FreshRun Prepare(TrainArguments a)
+    {
+        var builtIn = a.Data is null;
+        var defaults = BuiltInTask.Defaults;
+        if (a.Config is not null && a.Preset is not null)
+            throw new CliException("give either --preset or --config, not both");
+        if (!builtIn && a.DocLength is not null)
+            throw new CliException("--doc-length applies to the built-in task only, not to --data");
+        if (builtIn && a.EvalData is not null)
+            throw new CliException("--eval-data needs --data (the built-in task has its own held-out split)");
+
+        var preset = a.Config is null ? a.Preset ?? defaults.Preset : null;
+        var config = a.Config is { } configPath ? ConfigFile.Read(RequireFile(configPath, "--config"))
+            : Presets.Get(preset!);
+        var encoder = a.Encoder ?? (a.Config is null ? defaults.Encoder : null);
+        if (encoder is not null)
+            config = config.WithEncoder(encoder);
+        var encoderName = config.Encoder.CliName();
+
+        var options = TrainOptionsBuilder.Apply(builtIn ? defaults.Training() : new TrainingOptions(), a,
+            resumed: false).Validate();
+        var outDir = a.Out ?? DefaultOutDirectory(encoderName);
+        OutputDirectory.CheckWritable(outDir, a.Overwrite, "--out");
+
+        var data = builtIn ? BuiltInData(a, options, defaults) : FileData(a, options);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["encoder"] = encoderName,
+            ["preset"] = preset ?? "custom",
+            ["data"] = builtIn ? "built-in retrieval task" : data.Path!,
+        };
+        return new FreshRun(config, options, data, outDir, metadata);
+    }
+
+    /// <summary>runs/&lt;encoder&gt;-&lt;UTC yyyyMMdd-HHmmss&gt;, with a numeric suffix if that exists.</summary>
+    public static string DefaultOutDirectory(string encoder)
+    {
+        var stem = Path.Combine("runs", $"{encoder}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+        var candidate = stem;
+        for (var i = 2; Directory.Exists(candidate) || File.Exists(candidate); i++)
+            candidate = $"{stem}-{i}";
+        return candidate;
+    }
+
+    private static TrainingDataSpec BuiltInData(TrainArguments a, TrainingOptions options,
+        BuiltInTaskSettings defaults)
+    {
+        var task = a.DocLength is { } length ? BuiltInTask.ScaledTask(length) : defaults.Task;
+        var spec = TrainingDataSpec.ForRetrieval(options.Seed, task);
+        if (a.MaxInputLength is { } maxInput)
+        {
+            if (maxInput < task.MaxInputTokens)
+                throw new CliException($"--max-input-length {maxInput} is shorter than the built-in task's " +
+                    $"longest input ({task.MaxInputTokens} tokens); lower --doc-length instead");
+            spec = spec with { MaxInputLength = maxInput };
+        }
+        if (a.MaxTargetLength is { } maxTarget)
+            spec = spec with { MaxTargetLength = Math.Max(maxTarget, task.TargetTokens) };
+        return spec;
+    }
+
+    private static TrainingDataSpec FileData(TrainArguments a, TrainingOptions options)
+    {
+        var path = Path.GetFullPath(RequireFile(a.Data!, "--data"));
+        var evalPath = a.EvalData is { } e ? Path.GetFullPath(RequireFile(e, "--eval-data")) : null;
+        var spec = new TrainingDataSpec
+        {
+            Kind = TrainingDataKind.Jsonl,
+            Path = path,
+            EvalPath = evalPath,
+            Seed = options.Seed,
+            MaxInputLength = a.MaxInputLength ?? TrainRunner.DefaultMaxInputLength,
+            MaxTargetLength = a.MaxTargetLength ?? TrainRunner.DefaultMaxTargetLength,
+            Truncate = a.Truncate,
+        };
+        // Read once here so that a bad line or an over-long example is reported before anything is written.
+        var count = TrainingData.ReadJsonl(path, spec).Count;
+        if (evalPath is not null)
+            TrainingData.ReadJsonl(evalPath, spec);
+        var heldOut = evalPath is not null || count < 2 ? 0 : Math.Min(options.EvalSize, Math.Max(1, count / 10));
+        return spec with { HeldOut = heldOut, Sha256 = TrainingData.Sha256(path) };
+    }
+
+    /// <summary>The path when the file exists.</summary>
+    /// <exception cref="CliException">It does not (or is a directory).</exception>
+    public static string RequireFile(string path, string option)
+    {
+        if (Directory.Exists(path))
+            throw new CliException($"{option} {path} is a directory, not a file");
+        if (!File.Exists(path))
+            throw new CliException($"{option} {path}: file not found");
+        return path;
+    }
+}

@@ -1,0 +1,201 @@
+// The trainer's view of data: micro-batch i on demand (so a resumed run seeks by index), plus the two built-in
+// sources — the retrieval task's endless example stream and an in-memory dataset reshuffled every epoch.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using CoLT5.Model.Data;
+using CoLT5.Model.Tokenization;
+using CoLT5.Tensors.Random;
+
+namespace CoLT5.Model.Training;
+
+/// <summary>A deterministic, seekable stream of training micro-batches.</summary>
+public interface ITrainingData
+{
+    /// <summary>Micro-batch <paramref name="index"/> (0-based); the same index always gives the same batch.</summary>
+    Seq2SeqBatch Batch(long index);
+}
+
+/// <summary>The built-in retrieval task: batch i holds train-split examples i·B … i·B + B − 1.</summary>
+public sealed class RetrievalTrainingData : ITrainingData
+{
+    private readonly KeyValueRetrievalTask task;
+    private readonly ITokenizer tokenizer;
+    private readonly int batchSize;
+    private readonly BatchPadding padding;
+
+    /// <summary>Batches of <paramref name="batchSize"/> examples of <paramref name="task"/>.</summary>
+    public RetrievalTrainingData(KeyValueRetrievalTask task, ITokenizer tokenizer, int batchSize, BatchPadding padding)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        this.task = task;
+        this.tokenizer = tokenizer;
+        this.batchSize = batchSize;
+        this.padding = padding ?? new BatchPadding();
+    }
+
+    /// <inheritdoc/>
+    public Seq2SeqBatch Batch(long index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        var first = checked(index * batchSize);
+        if (first + batchSize > int.MaxValue)
+            throw new InvalidOperationException("the retrieval task's example index exceeds int.MaxValue");
+        var examples = new Seq2SeqExample[batchSize];
+        for (var i = 0; i < batchSize; i++)
+            examples[i] = task.Example(RetrievalSplit.Train, (int)first + i).ToSeq2Seq(tokenizer);
+        return Seq2SeqBatch.Collate(examples, tokenizer.PadId, padding);
+    }
+}
+
+/// <summary>
+/// An in-memory dataset in epochs: epoch e is <see cref="BucketBatcher.Epoch"/> over every example with a generator
+/// keyed by (seed, e), so batch i = batch i mod E of epoch i / E, where E is the batches per epoch.
+/// </summary>
+public sealed class ShuffledTrainingData : ITrainingData
+{
+    private readonly IReadOnlyList<Seq2SeqExample> examples;
+    private readonly BucketBatcher batcher;
+    private readonly ulong seed;
+    private long cachedEpoch = -1;
+    private List<Seq2SeqBatch> cached = [];
+
+    /// <summary>Batches <paramref name="examples"/> (at least one) with <paramref name="batcher"/>.</summary>
+    public ShuffledTrainingData(IReadOnlyList<Seq2SeqExample> examples, BucketBatcher batcher, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentNullException.ThrowIfNull(batcher);
+        if (examples.Count == 0)
+            throw new ArgumentException("there are no training examples", nameof(examples));
+        this.examples = examples;
+        this.batcher = batcher;
+        this.seed = seed;
+        BatchesPerEpoch = EpochBatches(0).Count;
+    }
+
+    /// <summary>Batches in one epoch.</summary>
+    public int BatchesPerEpoch { get; }
+
+    /// <inheritdoc/>
+    public Seq2SeqBatch Batch(long index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        return EpochBatches(index / BatchesPerEpoch)[(int)(index % BatchesPerEpoch)];
+    }
+
+    private List<Seq2SeqBatch> EpochBatches(long epoch)
+    {
+        if (epoch != cachedEpoch)
+        {
+            // SplitMix64-style mixing gives every epoch an unrelated Philox key.
+            var key = seed + 0x9E3779B97F4A7C15UL * (ulong)(epoch + 1);
+            key = (key ^ (key >> 31)) * 0xBF58476D1CE4E5B9UL;
+            cached = [.. batcher.Epoch(examples, new Generator(key ^ (key >> 29)))];
+            cachedEpoch = epoch;
+        }
+        return cached;
+    }
+}
+
+/// <summary>Opens the data a <see cref="TrainingDataSpec"/> describes (byte tokenizer).</summary>
+public static class TrainingData
+{
+    /// <summary>The tokenizer every built-in source uses.</summary>
+    public static ITokenizer Tokenizer { get; } = new ByteTokenizer();
+
+    /// <summary>The training batches of <paramref name="spec"/>, <paramref name="batchSize"/> examples
+    /// each.</summary>
+    /// <exception cref="FileNotFoundException">The JSONL file does not exist.</exception>
+    /// <exception cref="DataFormatException">A bad line, an over-long example, or no examples.</exception>
+    public static ITrainingData Open(TrainingDataSpec spec, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Kind == TrainingDataKind.Retrieval)
+        {
+            var task = RetrievalTask(spec);
+            return new RetrievalTrainingData(task, Tokenizer, batchSize, spec.Padding);
+        }
+        var all = ReadJsonl(RequirePath(spec), spec);
+        var count = spec.EvalPath is null ? all.Count - spec.HeldOut : all.Count;
+        if (count <= 0)
+            throw new DataFormatException($"{spec.Path}: no training examples are left after holding out " +
+                $"{spec.HeldOut} of {all.Count} for evaluation");
+        var batcher = new BucketBatcher(batchSize, Tokenizer.PadId, spec.Padding);
+        return new ShuffledTrainingData(all.Take(count).ToList(), batcher, spec.Seed);
+    }
+
+    /// <summary>The first <paramref name="count"/> held-out examples of <paramref name="spec"/> (fewer when
+    /// fewer exist).</summary>
+    public static IReadOnlyList<Seq2SeqExample> HeldOut(TrainingDataSpec spec, int count)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (spec.Kind == TrainingDataKind.Retrieval)
+            return RetrievalTask(spec).Dataset(RetrievalSplit.HeldOut, count, Tokenizer);
+        if (spec.EvalPath is { } evalPath)
+            return ReadJsonl(evalPath, spec).Take(count).ToList();
+        var all = ReadJsonl(RequirePath(spec), spec);
+        var heldOut = Math.Min(spec.HeldOut, all.Count);
+        return all.Skip(all.Count - heldOut).Take(count).ToList();
+    }
+
+    /// <summary>
+    /// Reads and byte-tokenizes a JSONL file (EOS appended). An example longer than the spec's limits is a
+    /// <see cref="DataFormatException"/> naming its line, unless the spec truncates.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="DataFormatException">A bad line, an over-long example, or no examples at all.</exception>
+    public static List<Seq2SeqExample> ReadJsonl(string path, TrainingDataSpec limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"data file {path} does not exist", path);
+        var examples = new List<Seq2SeqExample>();
+        foreach (var record in JsonlSeq2SeqReader.Read(path))
+        {
+            var input = Tokenizer.Encode(record.Input, appendEos: true);
+            var target = Tokenizer.Encode(record.Target, appendEos: true);
+            if (!limits.Truncate)
+            {
+                CheckLength(path, record.LineNumber, "input", input.Length, limits.MaxInputLength);
+                CheckLength(path, record.LineNumber, "target", target.Length, limits.MaxTargetLength);
+            }
+            examples.Add(new Seq2SeqExample(input, target)
+                .Truncate(limits.MaxInputLength, limits.MaxTargetLength, Tokenizer.EosId));
+        }
+        if (examples.Count == 0)
+            throw new DataFormatException($"{path}: no examples (the file is empty or holds only blank lines)");
+        return examples;
+    }
+
+    /// <summary>SHA-256 of a file as lower-case hex.</summary>
+    public static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    private static void CheckLength(string path, long line, string side, int length, int limit)
+    {
+        if (length > limit)
+            throw new DataFormatException(path, line, $"the {side} is {length} tokens with EOS, longer than the " +
+                $"limit of {limit} (raise the max {side} length or truncate)");
+    }
+
+    private static KeyValueRetrievalTask RetrievalTask(TrainingDataSpec spec)
+    {
+        var task = new KeyValueRetrievalTask(spec.Seed, spec.Retrieval);
+        if (task.Options.MaxInputTokens > spec.MaxInputLength || task.Options.TargetTokens > spec.MaxTargetLength)
+            throw new ArgumentException($"the retrieval task's inputs reach {task.Options.MaxInputTokens} tokens " +
+                $"and targets {task.Options.TargetTokens}, over the limits {spec.MaxInputLength} / " +
+                $"{spec.MaxTargetLength}");
+        return task;
+    }
+
+    private static string RequirePath(TrainingDataSpec spec) =>
+        spec.Path ?? throw new ArgumentException("a JSONL data spec needs a path", nameof(spec));
+}

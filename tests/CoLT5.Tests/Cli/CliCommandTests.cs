@@ -1,0 +1,164 @@
+// End-to-end runs of every command in-process on tiny settings: train (built-in task, JSONL, resume, Ctrl-C),
+// generate (file, stdin, beams), eval and info.
+using System;
+using System.IO;
+using System.Text.RegularExpressions;
+using System.Threading;
+using CoLT5.Model.Training;
+using CoLT5.Tests.Training;
+using Xunit;
+
+namespace CoLT5.Tests.Cli;
+
+public sealed class CliCommandTests
+{
+    [Theory]
+    [InlineData("colt5")]
+    [InlineData("t5")]
+    [InlineData("longt5-local")]
+    public void TrainOnTheBuiltInTaskEndsWithAccuracyAndTimePerStep(string encoder)
+    {
+        using var dir = new TempDirectory("colt5-cli");
+        var run = CliTestKit.Run("train", "--config", CliTestKit.MicroConfig(dir), "--encoder", encoder,
+            "--doc-length", "80", "--steps", "3", "--batch-size", "2", "--eval-size", "3", "--log-every", "1",
+            "--out", dir.Combine("out"));
+        run.AssertOk();
+        var lines = run.OutLines;
+        Assert.Matches(new Regex(@"^accuracy: [01]\.\d{3}$"), lines[^1]);
+        Assert.Contains(lines, l => Regex.IsMatch(l, $@"^time per step: \d+ ms \(3 steps, {encoder} encoder\)$"));
+        Assert.Contains(lines, l => l.StartsWith("step 3/3  loss ", StringComparison.Ordinal) && l.Contains("tok/s"));
+        Assert.Contains(lines, l => l.StartsWith("data: built-in key/value retrieval", StringComparison.Ordinal));
+        var state = TrainingCheckpoint.ReadState(dir.Combine("out"));
+        Assert.Equal(3, state.Step);
+        Assert.Equal(encoder, state.Metadata["encoder"]);
+        Assert.Equal(3, state.LastEvaluation!.Examples);
+    }
+
+    [Fact]
+    public void TrainOnJsonlThenGenerateAndEvaluate()
+    {
+        using var dir = new TempDirectory("colt5-cli");
+        var data = CliTestKit.CopyData(dir, count: 20);
+        var checkpoint = dir.Combine("run");
+        var train = CliTestKit.Run("train", "--data", data, "--config", CliTestKit.MicroConfig(dir), "--steps", "4",
+            "--batch-size", "4", "--optimizer", "adamw", "--lr", "0.01", "--schedule", "linear", "--warmup", "1",
+            "--eval-every", "2", "--checkpoint-every", "2", "--eval-size", "2", "--out", checkpoint);
+        train.AssertOk();
+        Assert.Contains(train.OutLines, l => l.StartsWith("eval @ step 2: loss ", StringComparison.Ordinal));
+        Assert.Contains(train.OutLines, l => l == $"checkpoint @ step 2: {checkpoint}");
+        Assert.Matches(new Regex(@"^accuracy: [01]\.\d{3}$"), train.OutLines[^1]);
+        Assert.Equal(2, TrainingCheckpoint.ReadState(checkpoint).Data!.HeldOut);   // a tenth of 20 records
+
+        var inputs = dir.Combine("inputs.txt");
+        File.WriteAllText(inputs, "copy: w1x1\n\ncopy: w2x2\r\ncopy: w3x3\n");
+        var greedy = CliTestKit.Run("generate", "--checkpoint", checkpoint, "--input", inputs, "--max-new-tokens", "6");
+        greedy.AssertOk();
+        Assert.Equal(3, greedy.Out.Split('\n').Length - 1);     // one line per non-blank input line
+        var piped = CliTestKit.Run(["generate", "--checkpoint", checkpoint, "--input", "-", "--max-new-tokens", "6"],
+            stdin: "copy: w1x1\ncopy: w2x2\ncopy: w3x3");
+        piped.AssertOk();
+        Assert.Equal(greedy.Out, piped.Out);
+        var beams = CliTestKit.Run("generate", "--checkpoint", checkpoint, "--input", inputs, "--num-beams", "3",
+            "--max-new-tokens", "4");
+        beams.AssertOk();
+        Assert.Equal(3, beams.Out.Split('\n').Length - 1);
+
+        var eval = CliTestKit.Run("eval", "--checkpoint", checkpoint, "--data", data, "--batch-size", "7");
+        eval.AssertOk();
+        Assert.Equal("examples: 20", eval.OutLines[0]);
+        Assert.Matches(new Regex(@"^loss: \d+\.\d{4}$"), eval.OutLines[1]);
+        Assert.Matches(new Regex(@"^accuracy: [01]\.\d{3}$"), eval.OutLines[^1]);
+    }
+
+    [Fact]
+    public void ResumeContinuesTheRunInPlace()
+    {
+        using var dir = new TempDirectory("colt5-cli");
+        var checkpoint = CliTestKit.TrainedCheckpoint(dir, steps: 2);
+        var resumed = CliTestKit.Run("train", "--resume", checkpoint, "--steps", "4", "--eval-size", "1");
+        resumed.AssertOk();
+        Assert.Contains($"resumed: step 2 of {checkpoint}", resumed.OutLines);
+        Assert.Contains(resumed.OutLines, l => l.StartsWith("time per step: ", StringComparison.Ordinal) &&
+                                             l.Contains("(2 steps", StringComparison.Ordinal));
+        Assert.Equal(4, TrainingCheckpoint.ReadState(checkpoint).Step);
+
+        // into another directory, which must then be new or empty
+        var copy = dir.Combine("copy");
+        CliTestKit.Run("train", "--resume", checkpoint, "--steps", "5", "--out", copy).AssertOk();
+        Assert.Equal(5, TrainingCheckpoint.ReadState(copy).Step);
+        Assert.Equal(4, TrainingCheckpoint.ReadState(checkpoint).Step);
+    }
+
+    [Fact]
+    public void CancellationSavesACheckpointAndSaysWhere()
+    {
+        using var dir = new TempDirectory("colt5-cli");
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        var output = dir.Combine("out");
+        var run = CliTestKit.Run(["train", "--data", CliTestKit.CopyData(dir), "--config", CliTestKit.MicroConfig(dir),
+            "--steps", "5", "--out", output], cancellation: cancelled.Token);
+        Assert.Equal(130, run.ExitCode);
+        Assert.Equal("", run.Error);
+        Assert.Equal($"cancelled at step 0; checkpoint saved to {output} (continue with: colt5 train --resume " +
+            $"{output})", run.OutLines[^1]);
+        Assert.Equal(0, TrainingCheckpoint.ReadState(output).Step);
+        CliTestKit.Run("train", "--resume", output, "--steps", "1").AssertOk();
+    }
+
+    [Fact]
+    public void OverwriteAllowsANonEmptyOutputDirectory()
+    {
+        using var dir = new TempDirectory("colt5-cli");
+        var output = dir.Combine("out");
+        Directory.CreateDirectory(output);
+        File.WriteAllText(Path.Combine(output, "notes.txt"), "keep me");
+        CliTestKit.Run("train", "--data", CliTestKit.CopyData(dir), "--config", CliTestKit.MicroConfig(dir),
+            "--steps", "1", "--out", output, "--overwrite").AssertOk();
+        Assert.Equal("keep me", File.ReadAllText(Path.Combine(output, "notes.txt")));
+        Assert.Equal(1, TrainingCheckpoint.ReadState(output).Step);
+    }
+
+    [Fact]
+    public void InfoPrintsParametersAndFlops()
+    {
+        var run = CliTestKit.Run("info", "--preset", "base", "--length", "16384");
+        run.AssertOk();
+        Assert.Contains("parameters: 432.8M (432,810,240; every tensor, as the spec §3.3 table counts)", run.OutLines);
+        Assert.Contains(run.OutLines, l => l.StartsWith("  formula (spec §4.1, d = 768, w = 255): 233/32·nd² + " +
+            "3/256·n²d + ¼·2nwd = ", StringComparison.Ordinal));
+        Assert.Contains(run.OutLines, l => l.Contains("m = 1024, q = 1024, v = 2048", StringComparison.Ordinal));
+        Assert.Contains(run.OutLines, l => l.TrimStart().StartsWith("heavy feed-forward", StringComparison.Ordinal));
+        foreach (var (preset, count) in new[] { ("large", "1462.7M"), ("xl", "5297.3M") })
+            Assert.Contains($"parameters: {count}", CliTestKit.Run("info", "--preset", preset).Out);
+        var t5 = CliTestKit.Run("info", "--preset", "base", "--encoder", "t5");
+        t5.AssertOk();
+        Assert.Contains(t5.OutLines, l => l.StartsWith("  formula (spec §4.1, d = 768, w = 255): 12nd² + 2n²d = ",
+            StringComparison.Ordinal));
+
+        using var dir = new TempDirectory("colt5-cli");
+        var checkpoint = CliTestKit.TrainedCheckpoint(dir, steps: 1);
+        var fromCheckpoint = CliTestKit.Run("info", "--checkpoint", checkpoint, "--length", "64");
+        fromCheckpoint.AssertOk();
+        Assert.Contains(fromCheckpoint.OutLines, l => l.StartsWith($"model: {checkpoint}, colt5 encoder",
+            StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void HelpListsTheCommandsAndTheIssuesOptions()
+    {
+        var help = CliTestKit.Run("--help");
+        Assert.Equal(0, help.ExitCode);
+        foreach (var command in new[] { "train", "generate", "eval", "info" })
+            Assert.Contains(command, help.Out, StringComparison.Ordinal);
+        var train = CliTestKit.Run("train", "--help").Out;
+        foreach (var option in new[] { "--data", "--encoder", "--preset", "--steps", "--out", "--resume", "--seed" })
+            Assert.Contains(option, train, StringComparison.Ordinal);
+        var generate = CliTestKit.Run("generate", "--help").Out;
+        foreach (var option in new[] { "--checkpoint", "--input", "--num-beams", "--max-new-tokens" })
+            Assert.Contains(option, generate, StringComparison.Ordinal);
+        Assert.Contains("--data", CliTestKit.Run("eval", "--help").Out, StringComparison.Ordinal);
+        Assert.Contains("--preset", CliTestKit.Run("info", "--help").Out, StringComparison.Ordinal);
+        Assert.True(BuiltInTask.Defaults.Steps > 0);
+    }
+}

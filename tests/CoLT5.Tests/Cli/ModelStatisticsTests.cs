@@ -1,0 +1,93 @@
+// The analytic counts behind `colt5 info`: parameters equal a built model's element count for every encoder and
+// option, reproduce the spec §3.3 table for Base / Large / XL without allocating, and the §4.1 FLOP formulas give the
+// spec's worked example.
+using System;
+using System.Linq;
+using CoLT5.Model;
+using CoLT5.Model.Configuration;
+using CoLT5.Tests.Model;
+using Xunit;
+
+namespace CoLT5.Tests.Cli;
+
+public sealed class ModelStatisticsTests
+{
+    public static TheoryData<string, string, bool, int, bool> Variants()
+    {
+        var data = new TheoryData<string, string, bool, int, bool>();
+        foreach (var encoder in ModelTestKit.EncoderNames)
+        {
+            data.Add(encoder, "gated-gelu", false, 1, false);
+            data.Add(encoder, "relu", true, 4, false);
+            data.Add(encoder, "gated-gelu", false, 2, true);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void CountEqualsTheBuiltModelsElementCount(string encoder, string ff, bool tied, int kvHeads,
+        bool nullOutput)
+    {
+        var config = ModelTestKit.Micro(encoder, kvHeads) with
+        {
+            FeedForwardProj = ff,
+            TieWordEmbeddings = tied,
+            RouterNullOutput = nullOutput,
+        };
+        using var model = Seq2SeqModel.Create(config, seed: 1);
+        Assert.Equal(model.Parameters.ElementCount, ModelStatistics.Parameters(config).Total);
+    }
+
+    [Theory]
+    [InlineData("t5")]
+    [InlineData("longt5-local")]
+    [InlineData("longt5-tglobal")]
+    [InlineData("colt5")]
+    public void CountEqualsTheTinyPresetsElementCount(string encoder)
+    {
+        var config = Presets.Get("tiny").WithEncoder(encoder);
+        using var model = Seq2SeqModel.Create(config, seed: 1);
+        Assert.Equal(model.Parameters.ElementCount, ModelStatistics.Parameters(config).Total);
+    }
+
+    [Theory]
+    [InlineData("base", 432.8, 432.7)]
+    [InlineData("large", 1462.7, 1462.5)]
+    [InlineData("xl", 5297.3, 5296.9)]
+    public void PaperSizesAreReproducedWithoutAllocating(string preset, double totalMillions, double matricesMillions)
+    {
+        var count = ModelStatistics.Parameters(Presets.Get(preset));
+        Assert.Equal(totalMillions, Math.Round(count.Total / 1e6, 1));
+        Assert.Equal(matricesMillions, Math.Round(count.WeightMatrices / 1e6, 1));
+    }
+
+    [Theory]
+    [InlineData("base", 247.5)]
+    [InlineData("large", 783.0)]
+    [InlineData("xl", 2849.5)]
+    public void LongT5BaselinesWithAMultiHeadDecoderMatchTheSpec(string preset, double millions)
+    {
+        var config = Presets.Get(preset).WithEncoder("longt5-tglobal");
+        config = config with { NumCrossKvHeads = config.NumHeads };
+        Assert.Equal(millions, Math.Round(ModelStatistics.Parameters(config).WeightMatrices / 1e6, 1));
+    }
+
+    [Fact]
+    public void FlopFormulasGiveTheSpecsWorkedExample()
+    {
+        // n = 16384, d = 1024, w = 255: T5 ≈ 7.56e11, LongT5 ≈ 2.49e11, CoLT5 ≈ 1.31e11 per layer (spec §4.1)
+        var large = Presets.Get("large");
+        double Formula(string encoder) => ModelStatistics.EncoderLayerFlops(large.WithEncoder(encoder), 16384)
+            .FormulaFlops;
+        Assert.Equal(7.56e11, Formula("t5"), 0.01e11);
+        Assert.Equal(2.49e11, Formula("longt5-tglobal"), 0.01e11);
+        Assert.Equal(1.31e11, Formula("colt5"), 0.01e11);
+        Assert.Equal(1.9, Formula("longt5-tglobal") / Formula("colt5"), 0.05);
+
+        // the breakdown uses the config's own routed counts m = q = n/16, v = 2m
+        var colt5 = ModelStatistics.EncoderLayerFlops(large, 16384);
+        Assert.Contains(colt5.Terms, t => t.Name == "heavy attention" && t.Flops == 2.0 * 1024 * 2048 * 12 * 64);
+        Assert.Equal(colt5.BreakdownFlops, colt5.Terms.Sum(t => t.Flops));
+    }
+}
