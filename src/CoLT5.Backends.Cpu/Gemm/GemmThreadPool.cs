@@ -79,9 +79,13 @@ internal static unsafe class GemmThreadPool
                 }
             }
 
-            if (Volatile.Read(ref _remaining) > 0)
+            // The count, not the signal, says when the claimed parts are done: a worker decrements before it
+            // sets Done, so the previous call's worker can set Done after this call reset it. Re-arm and re-check
+            // until the count reaches zero; a stale set only costs one more pass.
+            while (Volatile.Read(ref _remaining) > 0)
             {
                 SpinThenWait(Done, SpinTicks());
+                Done.Reset();
             }
 
             for (int t = 1; t < parts; t++)

@@ -92,11 +92,12 @@ internal static unsafe class NnKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var dim = T.CreateChecked(d);
-        var total = new T[d];
-        var gate = new object();
-        CpuParallel.For(rows, 4L * d, (lo, hi) =>
+        // One dw partial per range, summed in range order afterwards: the result never depends on thread timing.
+        var ranges = CpuParallel.RangeCount(rows, 4L * d);
+        var partials = new T[(long)Math.Max(ranges, 1) * d];
+        CpuParallel.ForRanges(ranges, rows, (range, lo, hi) =>
         {
-            var partial = new T[d];
+            var partial = partials.AsSpan(range * d, d);
             var g = new T[d];
             var wv = new ReadOnlySpan<T>(w, d);
             for (var r = lo; r < hi; r++)
@@ -113,10 +114,11 @@ internal static unsafe class NnKernels
                 TensorPrimitives.Multiply(dys, xs, g);
                 TensorPrimitives.MultiplyAdd<T>(g, s, partial, partial);
             }
-            lock (gate)
-                TensorPrimitives.Add(total, partial, total);
         });
-        total.AsSpan().CopyTo(new Span<T>(dw, d));
+        var total = new Span<T>(dw, d);
+        total.Clear();
+        for (var r = 0; r < ranges; r++)
+            TensorPrimitives.Add(total, partials.AsSpan(r * d, d), total);
     }
 
     public static void CrossEntropy<T>(T* logits, int* targets, T* nll, T* lse, long rows, int v, int ignoreIndex)

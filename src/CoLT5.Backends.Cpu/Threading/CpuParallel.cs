@@ -24,23 +24,45 @@ internal static class CpuParallel
     /// </summary>
     public static void For(long count, long costPerItem, Action<long, long> body)
     {
+        ArgumentNullException.ThrowIfNull(body);
+        ForRanges(RangeCount(count, costPerItem), count, (_, start, end) => body(start, end));
+    }
+
+    /// <summary>
+    /// The number of ranges <see cref="For"/> and <see cref="ForRanges"/> split [0, <paramref name="count"/>) into
+    /// (0 when count is 0). It depends only on the arguments and <see cref="MaxThreads"/>, so a kernel that keeps one
+    /// partial result per range and combines them in range order is deterministic.
+    /// </summary>
+    public static int RangeCount(long count, long costPerItem)
+    {
         if (count <= 0)
-            return;
-        var threads = MaxThreads;
+            return 0;
         var work = count * Math.Max(1, costPerItem);
-        var ranges = (int)Math.Min(Math.Min(count, threads * 4L), Math.Max(1, work / MinWorkPerRange));
-        if (ranges <= 1 || threads == 1)
+        var ranges = (int)Math.Min(Math.Min(count, MaxThreads * 4L), Math.Max(1, work / MinWorkPerRange));
+        return MaxThreads == 1 ? 1 : Math.Max(1, ranges);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(range, start, end) for each of <paramref name="ranges"/> contiguous ranges of
+    /// [0, <paramref name="count"/>); range r covers [count·r/ranges, count·(r+1)/ranges).
+    /// </summary>
+    public static void ForRanges(int ranges, long count, Action<int, long, long> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (count <= 0 || ranges <= 0)
+            return;
+        if (ranges == 1)
         {
-            body(0, count);
+            body(0, 0, count);
             return;
         }
-        var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
+        var options = new ParallelOptions { MaxDegreeOfParallelism = MaxThreads };
         Parallel.For(0, ranges, options, r =>
         {
             var start = count * r / ranges;
             var end = count * (r + 1) / ranges;
             if (end > start)
-                body(start, end);
+                body(r, start, end);
         });
     }
 

@@ -1,6 +1,7 @@
 // Correctness tests of the packed CPU GEMM against a naive float64 triple loop: shapes (1×N, N×1, primes, tile and
 // block edges, large k), all four transposes, general strides, alpha/beta (beta = 0 never reads C), k = 0, batches.
 using System;
+using System.Runtime.InteropServices;
 using System.Numerics;
 using System.Threading.Tasks;
 using CoLT5.Backends.Cpu.Gemm;
@@ -186,6 +187,61 @@ public sealed unsafe class GemmTests
             long after = GC.GetAllocatedBytesForCurrentThread();
             Assert.Equal(0, after - before);
             Assert.Equal(size * 0.25f, c[(size * size) - 1]);
+        }
+    }
+
+    /// <summary>
+    /// Thousands of back-to-back two-thread products, each into a NaN-poisoned C: a call must never return before
+    /// every part of its product is written (a late completion signal from the previous call's worker once let it).
+    /// </summary>
+    [Fact]
+    public void Multiply_BackToBackCalls_NeverReturnEarly()
+    {
+        const int size = 128, outputs = 8, rounds = 12000;
+        var rng = new Random(7);
+        float[] a = new float[size * size];
+        for (int i = 0; i < a.Length; i++)
+        {
+            a[i] = (float)(rng.NextDouble() - 0.5);
+        }
+
+        float[] expected = new float[size * size];
+        float[][] c = new float[outputs][];
+        for (int j = 0; j < outputs; j++)
+        {
+            c[j] = new float[size * size];
+        }
+
+        fixed (float* pa = a, pe = expected)
+        {
+            Gemm.Multiply(size, size, size, 1f, pa, size, 1, pa, size, 1, 0f, pe, size, 1);
+            for (int round = 0; round < rounds; round++)
+            {
+                foreach (float[] output in c)
+                {
+                    output.AsSpan().Fill(float.NaN);
+                }
+
+                for (int j = 0; j < outputs; j++)
+                {
+                    fixed (float* pc = c[j])
+                    {
+                        Gemm.Multiply(size, size, size, 1f, pa, size, 1, pa, size, 1, 0f, pc, size, 2);
+                    }
+                }
+
+                for (int j = 0; j < outputs; j++)
+                {
+                    // bitwise: a NaN left in C (a part never written) must fail
+                    ReadOnlySpan<int> got = MemoryMarshal.Cast<float, int>(c[j]);
+                    ReadOnlySpan<int> want = MemoryMarshal.Cast<float, int>(expected);
+                    if (!got.SequenceEqual(want))
+                    {
+                        int bad = got.CommonPrefixLength(want);
+                        Assert.Fail($"round {round}, call {j}: C[{bad}] = {c[j][bad]} differs from the single-thread result");
+                    }
+                }
+            }
         }
     }
 
