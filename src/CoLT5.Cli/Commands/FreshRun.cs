@@ -61,7 +61,10 @@ internal sealed record FreshRun(ModelConfig Config, TrainingOptions Options, Tra
         BuiltInTaskSettings defaults)
     {
         var task = a.DocLength is { } length ? BuiltInTask.ScaledTask(length) : defaults.Task;
-        var spec = TrainingDataSpec.ForRetrieval(options.Seed, task);
+        var spec = TrainingDataSpec.ForRetrieval(options.Seed, task) with
+        {
+            RetrievalWarmup = BuiltInTask.WarmupFor(task),
+        };
         if (a.MaxInputLength is { } maxInput)
         {
             if (maxInput < task.MaxInputTokens)

@@ -37,6 +37,20 @@ public sealed record KeyValueRetrievalOptions
     /// <summary>Text that opens the question after the last record (default <c>?</c>).</summary>
     public string QuestionPrefix { get; init; } = "?";
 
+    /// <summary>
+    /// Characters of the text between records (default empty: the document is records only, back to back). When set,
+    /// the document is filler text of the drawn length with <see cref="RecordCount"/> records at random record-aligned
+    /// places, a "needle in a haystack" layout. Filler characters must not occur in records or the question.
+    /// </summary>
+    public string FillerAlphabet { get; init; } = "";
+
+    /// <summary>Records per document when <see cref="FillerAlphabet"/> is set (ignored otherwise; default 1). Every
+    /// record other than the queried one is a distractor with another key.</summary>
+    public int RecordCount { get; init; } = 1;
+
+    /// <summary>Whether documents are filler text with scattered records.</summary>
+    public bool HasFiller => FillerAlphabet.Length > 0;
+
     /// <summary>Shortest document in characters before rounding down to whole records (default 2048).</summary>
     public int MinDocumentLength { get; init; } = 2048;
 
@@ -89,8 +103,22 @@ public sealed record KeyValueRetrievalOptions
         Require(fewestRecords - RecordsWithin(MinDistance) >= 1,
             $"a document of {MinDocumentLength} characters has no record at least {MinDistance} characters " +
             "before the question; lower MinDistance or raise MinDocumentLength");
-        Require(KeySpace >= 2L * (MaxDocumentLength / RecordLength),
-            "the key space must hold at least twice the records of the longest document");
+        if (HasFiller)
+        {
+            Require(FillerAlphabet.Distinct().Count() == FillerAlphabet.Length, "FillerAlphabet repeats a character");
+            Require(FillerAlphabet.All(char.IsAscii) && !FillerAlphabet.Any(char.IsControl),
+                "FillerAlphabet must be printable ASCII");
+            Require(!FillerAlphabet.Any(all.Contains),
+                "filler characters must not occur in keys, values, separators or the question");
+            Require(RecordCount >= 1 && RecordCount <= fewestRecords,
+                $"RecordCount must lie in [1, {fewestRecords}] (records that fit the shortest document)");
+            Require(KeySpace >= 2L * RecordCount, "the key space must hold at least twice RecordCount keys");
+        }
+        else
+        {
+            Require(KeySpace >= 2L * (MaxDocumentLength / RecordLength),
+                "the key space must hold at least twice the records of the longest document");
+        }
     }
 
     /// <summary>Records needed to cover <paramref name="distance"/> characters (rounded up).</summary>

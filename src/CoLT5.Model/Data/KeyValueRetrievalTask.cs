@@ -139,7 +139,34 @@ public sealed class KeyValueRetrievalTask
     {
         var o = Options;
         var length = o.MinDocumentLength + rng.NextInt(o.MaxDocumentLength - o.MinDocumentLength + 1);
-        var records = length / o.RecordLength;
+        var slots = length / o.RecordLength;
+        var eligible = slots - o.RecordsWithin(o.MinDistance);
+        // Dense: every slot holds a record. Filler: the queried record takes an eligible slot, the distractors
+        // other slots anywhere; the rest of the document (and any tail shorter than a record) is filler text.
+        var documentLength = o.HasFiller ? length : slots * o.RecordLength;
+        var records = o.HasFiller ? o.RecordCount : slots;
+        var slotOf = new int[records];
+        var chosen = 0;
+        if (o.HasFiller)
+        {
+            slotOf[0] = rng.NextInt(eligible);
+            var taken = new HashSet<int> { slotOf[0] };
+            for (var r = 1; r < records; r++)
+            {
+                int slot;
+                do
+                {
+                    slot = rng.NextInt(slots);
+                }
+                while (!taken.Add(slot));
+                slotOf[r] = slot;
+            }
+        }
+        else
+        {
+            for (var r = 0; r < records; r++)
+                slotOf[r] = r;
+        }
         var keys = new string[records];
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var r = 0; r < records; r++)
@@ -152,21 +179,23 @@ public sealed class KeyValueRetrievalTask
             while (!seen.Add(key));
             keys[r] = key;
         }
-        var documentLength = records * o.RecordLength;
-        var eligible = records - o.RecordsWithin(o.MinDistance);
-        var chosen = rng.NextInt(eligible);
-        var sb = new StringBuilder(documentLength + o.QuestionLength);
+        if (!o.HasFiller)
+            chosen = rng.NextInt(eligible);
+        var document = o.HasFiller
+            ? RandomString(o.FillerAlphabet, documentLength, rng).ToCharArray()
+            : new char[documentLength];
         string? answer = null;
         for (var r = 0; r < records; r++)
         {
             var value = RandomString(o.ValueAlphabet, o.ValueLength, rng);
             if (r == chosen)
                 answer = value;
-            sb.Append(o.KeyPrefix).Append(keys[r]).Append(o.KeyValueSeparator).Append(value)
-                .Append(o.RecordTerminator);
+            var record = o.KeyPrefix + keys[r] + o.KeyValueSeparator + value + o.RecordTerminator;
+            record.CopyTo(0, document, slotOf[r] * o.RecordLength, o.RecordLength);
         }
-        sb.Append(o.QuestionPrefix).Append(o.KeyPrefix).Append(keys[chosen]);
-        var recordStart = chosen * o.RecordLength;
+        var sb = new StringBuilder(documentLength + o.QuestionLength);
+        sb.Append(document).Append(o.QuestionPrefix).Append(o.KeyPrefix).Append(keys[chosen]);
+        var recordStart = slotOf[chosen] * o.RecordLength;
         var distance = documentLength - (recordStart + o.RecordLength);
         return new RetrievalExample(sb.ToString(), answer!, keys[chosen], recordStart, documentLength, distance);
     }

@@ -39,11 +39,22 @@ public static class OptimizerFactory
         // its tensors in file order, not creation order.
         var ordered = parameters.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
         var schedule = Schedule(options);
+        var biasScale = options.PositionBiasLearningRateScale;
+        Func<string, double>? scale = biasScale == 1 ? null : name => IsPositionBias(name) ? biasScale : 1;
         return options.Optimizer switch
         {
-            OptimizerKind.Adafactor => new Adafactor(ordered, schedule),
-            OptimizerKind.AdamW => new AdamW(ordered, schedule) { WeightDecay = options.WeightDecay },
+            OptimizerKind.Adafactor => new Adafactor(ordered, schedule) { LearningRateScale = scale },
+            OptimizerKind.AdamW => new AdamW(ordered, schedule)
+            {
+                WeightDecay = options.WeightDecay,
+                LearningRateScale = scale,
+            },
             _ => throw new ArgumentException($"unknown optimizer {options.Optimizer}", nameof(options)),
         };
     }
+
+    /// <summary>Whether <paramref name="name"/> is a relative position bias table (HF name
+    /// <c>relative_attention_bias</c>, in every encoder type and the decoder).</summary>
+    public static bool IsPositionBias(string name) =>
+        name.Contains("relative_attention_bias", StringComparison.Ordinal);
 }

@@ -18,16 +18,23 @@ public interface ITrainingData
     Seq2SeqBatch Batch(long index);
 }
 
-/// <summary>The built-in retrieval task: batch i holds train-split examples i·B … i·B + B − 1.</summary>
+/// <summary>
+/// The built-in retrieval task: batch i holds train-split examples i·B … i·B + B − 1 — of the warm-up stage batch i
+/// falls in, if any, else of the task itself.
+/// </summary>
 public sealed class RetrievalTrainingData : ITrainingData
 {
     private readonly KeyValueRetrievalTask task;
+    private readonly (long End, KeyValueRetrievalTask Task)[] stages;
     private readonly ITokenizer tokenizer;
     private readonly int batchSize;
     private readonly BatchPadding padding;
 
-    /// <summary>Batches of <paramref name="batchSize"/> examples of <paramref name="task"/>.</summary>
-    public RetrievalTrainingData(KeyValueRetrievalTask task, ITokenizer tokenizer, int batchSize, BatchPadding padding)
+    /// <summary>Batches of <paramref name="batchSize"/> examples of <paramref name="task"/>, after the optional
+    /// document-length <paramref name="warmup"/>.</summary>
+    /// <exception cref="ArgumentException">A warm-up stage is empty or its length does not suit the task.</exception>
+    public RetrievalTrainingData(KeyValueRetrievalTask task, ITokenizer tokenizer, int batchSize, BatchPadding padding,
+        IReadOnlyList<RetrievalStage>? warmup = null)
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -36,6 +43,7 @@ public sealed class RetrievalTrainingData : ITrainingData
         this.tokenizer = tokenizer;
         this.batchSize = batchSize;
         this.padding = padding ?? new BatchPadding();
+        stages = StageTasks(task, warmup ?? []);
     }
 
     /// <inheritdoc/>
@@ -45,10 +53,51 @@ public sealed class RetrievalTrainingData : ITrainingData
         var first = checked(index * batchSize);
         if (first + batchSize > int.MaxValue)
             throw new InvalidOperationException("the retrieval task's example index exceeds int.MaxValue");
+        var source = task;
+        foreach (var (end, stageTask) in stages)
+        {
+            if (index < end)
+            {
+                source = stageTask;
+                break;
+            }
+        }
         var examples = new Seq2SeqExample[batchSize];
         for (var i = 0; i < batchSize; i++)
-            examples[i] = task.Example(RetrievalSplit.Train, (int)first + i).ToSeq2Seq(tokenizer);
+            examples[i] = source.Example(RetrievalSplit.Train, (int)first + i).ToSeq2Seq(tokenizer);
         return Seq2SeqBatch.Collate(examples, tokenizer.PadId, padding);
+    }
+
+    private static (long End, KeyValueRetrievalTask Task)[] StageTasks(KeyValueRetrievalTask task,
+        IReadOnlyList<RetrievalStage> warmup)
+    {
+        var result = new (long, KeyValueRetrievalTask)[warmup.Count];
+        long end = 0;
+        for (var s = 0; s < warmup.Count; s++)
+        {
+            var (batches, length) = warmup[s];
+            if (batches <= 0)
+                throw new ArgumentException($"retrieval warm-up stage {s} has {batches} batches; it needs at least 1");
+            if (length <= 0 || length > task.Options.MaxDocumentLength)
+                throw new ArgumentException($"retrieval warm-up stage {s} has documents of {length} characters; " +
+                    $"they must lie in [1, {task.Options.MaxDocumentLength}] (the task's longest)");
+            end = checked(end + batches);
+            var options = task.Options with
+            {
+                MinDocumentLength = length,
+                MaxDocumentLength = length,
+                MinDistance = length / 2,
+            };
+            try
+            {
+                result[s] = (end, new KeyValueRetrievalTask(task.Seed, options));
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"retrieval warm-up stage {s} ({length} characters): {e.Message}", e);
+            }
+        }
+        return result;
     }
 }
 
@@ -117,7 +166,7 @@ public static class TrainingData
         if (spec.Kind == TrainingDataKind.Retrieval)
         {
             var task = RetrievalTask(spec);
-            return new RetrievalTrainingData(task, Tokenizer, batchSize, spec.Padding);
+            return new RetrievalTrainingData(task, Tokenizer, batchSize, spec.Padding, spec.RetrievalWarmup);
         }
         var all = ReadJsonl(RequirePath(spec), spec);
         var count = spec.EvalPath is null ? all.Count - spec.HeldOut : all.Count;

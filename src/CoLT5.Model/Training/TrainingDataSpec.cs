@@ -1,5 +1,6 @@
 // A serialisable description of a run's data (the built-in retrieval task or a JSONL file), saved in training
 // checkpoints so that a resumed run rebuilds exactly the same batch stream and held-out set.
+using System.Collections.Generic;
 using System.Text.Json.Serialization;
 using CoLT5.Model.Data;
 
@@ -47,6 +48,14 @@ public sealed record TrainingDataSpec
     /// <summary>The retrieval task's settings (retrieval only; null means the defaults).</summary>
     public KeyValueRetrievalOptions? Retrieval { get; init; }
 
+    /// <summary>
+    /// A document-length warm-up for the retrieval task (null: none): the first stage's <see cref="RetrievalStage.Batches"/>
+    /// training batches draw documents of exactly its length, then the next stage's, and after the last stage the
+    /// task's own lengths. The queried record stays at least half the stage's length from the question. Held-out
+    /// examples always use the task's own lengths.
+    /// </summary>
+    public IReadOnlyList<RetrievalStage>? RetrievalWarmup { get; init; }
+
     /// <summary>The longest input in tokens, EOS included. Longer inputs are an error unless
     /// <see cref="Truncate"/>.</summary>
     public int MaxInputLength { get; init; } = 4096;
@@ -81,3 +90,8 @@ public sealed record TrainingDataSpec
         };
     }
 }
+
+/// <summary>One stage of a retrieval document-length warm-up.</summary>
+/// <param name="Batches">Training batches (micro-batches) drawn in this stage.</param>
+/// <param name="DocumentLength">Document length in characters (= byte tokens) during the stage.</param>
+public sealed record RetrievalStage(long Batches, int DocumentLength);

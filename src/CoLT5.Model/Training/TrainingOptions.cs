@@ -82,6 +82,14 @@ public sealed record TrainingOptions
     /// <summary>AdamW's decoupled weight decay λ (Adafactor: none). Default 0.</summary>
     public double WeightDecay { get; init; }
 
+    /// <summary>
+    /// Multiplier of the learning rate for the relative position bias tables (parameters whose name contains
+    /// <c>relative_attention_bias</c>). Default 1. The tables start near zero, and a sharp positional head (attend
+    /// to the previous token) needs bias gaps of several nats; Adam moves each entry by about the learning rate
+    /// per step, so at 1e-3 that takes thousands of steps. docs/retrieval-task.md shows the measurement.
+    /// </summary>
+    public double PositionBiasLearningRateScale { get; init; } = 1;
+
     /// <summary>Seed of the parameter initialisation, dropout and the built-in task's examples. Default 0.</summary>
     public ulong Seed { get; init; }
 
@@ -128,6 +136,8 @@ public sealed record TrainingOptions
         Require(ClipNorm is null or > 0, "clip norm must be positive");
         Require(Dropout is null or (>= 0 and < 1), $"dropout must lie in [0, 1), got {Dropout}");
         Require(ZLoss >= 0 && WeightDecay >= 0, "z-loss and weight decay must not be negative");
+        Require(double.IsFinite(PositionBiasLearningRateScale) && PositionBiasLearningRateScale > 0,
+            $"position-bias learning-rate scale must be positive, got {PositionBiasLearningRateScale}");
         Require(DType is DType.Float32 or DType.Float64, $"parameters must be float32 or float64, not {DType.Name()}");
         Require(EvalEvery >= 0 && CheckpointEvery >= 0 && LogEvery >= 0, "intervals must not be negative");
         Require(EvalSize >= 0, "eval size must not be negative");
@@ -151,6 +161,8 @@ public sealed record TrainingOptions
             EqualityComparer<T>.Default.Equals(x, y) ? null : $"{name} {x} → {y}";
         return Diff("optimizer", a.Optimizer, b.Optimizer)
             ?? Diff("learning rate", a.LearningRate, b.LearningRate)
+            ?? Diff("position-bias learning-rate scale", a.PositionBiasLearningRateScale,
+                b.PositionBiasLearningRateScale)
             ?? Diff("schedule", a.Schedule, b.Schedule)
             ?? Diff("warm-up steps", a.WarmupSteps, b.WarmupSteps)
             ?? Diff("decay steps", a.DecaySteps, b.DecaySteps)

@@ -55,6 +55,12 @@ public abstract class Optimizer : IOptimizer
     /// <inheritdoc/>
     public long StepCount { get; private set; }
 
+    /// <summary>
+    /// Per-parameter multiplier of the scheduled learning rate, by parameter name (null: 1 for all), like a
+    /// parameter group with its own rate. It is part of the run's configuration, not of the exported state.
+    /// </summary>
+    public Func<string, double>? LearningRateScale { get; init; }
+
     /// <inheritdoc/>
     public double LearningRate => schedule.LearningRate(StepCount);
 
@@ -76,7 +82,7 @@ public abstract class Optimizer : IOptimizer
                 var state = states[i] ??= NewState(name, parameter);
                 state.Step++;
                 using var scope = DisposeScope.Enter();
-                Update(name, parameter, grad, state, lr);
+                Update(name, parameter, grad, state, LearningRateScale is { } scale ? lr * scale(name) : lr);
             }
         }
         StepCount++;

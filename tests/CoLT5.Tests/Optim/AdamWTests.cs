@@ -118,6 +118,24 @@ public sealed class AdamWTests
     }
 
     [Fact]
+    public void LearningRateScaleMultipliesTheStepOfNamedParameters()
+    {
+        // The first Adam step is lr·sign(g) (up to ε), so a scaled parameter moves scale times as far.
+        using var a = Param(new double[] { 0, 0 });
+        using var b = Param(new double[] { 0, 0 });
+        using var opt = new AdamW([("w", a), ("relative_attention_bias.weight", b)], 0.01)
+        {
+            WeightDecay = 0,
+            LearningRateScale = name => CoLT5.Model.Training.OptimizerFactory.IsPositionBias(name) ? 30 : 1,
+        };
+        SetGrad(a, [1, -1]);
+        SetGrad(b, [1, -1]);
+        opt.Step();
+        Closeness.Assert("unscaled", a.ToDoubleArray(), [-0.01, 0.01], 1e-7);
+        Closeness.Assert("scaled", b.ToDoubleArray(), [-0.3, 0.3], 1e-7);
+    }
+
+    [Fact]
     public void DecayFilterExemptsNamedParameters()
     {
         using var a = Param(new double[] { 1, 1 });
