@@ -1,5 +1,5 @@
 // `colt5 generate`: loads a checkpoint, reads inputs (one per non-blank line of a file or stdin), decodes each with
-// greedy or beam search, and prints one output line per input, in order (line breaks in an output escaped).
+// greedy or beam search, and prints one output line per input, in order (backslashes and line breaks escaped).
 // Cancellation stops it between batches with exit code 130, after the outputs of the finished batches only.
 using System;
 using System.Collections.Generic;
@@ -107,7 +107,11 @@ internal static class GenerateCommand
         return ExitCodes.Cancelled;
     }
 
-    /// <summary>Keeps one output per line: line breaks inside an output are written as \n and \r.</summary>
-    internal static string OneLine(string text) => text.Replace("\r", "\\r", StringComparison.Ordinal)
+    /// <summary>
+    /// Keeps one output per line, reversibly: a backslash is written as \\ (first, so an escape never reads as an
+    /// original backslash), then line feeds as \n and carriage returns as \r.
+    /// </summary>
+    internal static string OneLine(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal)
+        .Replace("\r", "\\r", StringComparison.Ordinal)
         .Replace("\n", "\\n", StringComparison.Ordinal);
 }

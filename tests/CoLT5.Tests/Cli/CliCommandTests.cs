@@ -3,9 +3,11 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
 using CoLT5.Cli;
+using CoLT5.Cli.Commands;
 using CoLT5.Model.Training;
 using CoLT5.Tests.Training;
 using Xunit;
@@ -149,6 +151,45 @@ public sealed class CliCommandTests
             base.WriteLine(value);
             source.Cancel();
         }
+    }
+
+    [Theory]
+    [InlineData("plain", "plain")]
+    [InlineData("two\nlines", @"two\nlines")]
+    [InlineData("crlf\r\n", @"crlf\r\n")]
+    [InlineData(@"a literal \n", @"a literal \\n")]
+    [InlineData(@"C:\dir\", @"C:\\dir\\")]
+    [InlineData("\\\n", @"\\\n")]
+    public void GenerateOutputsEscapeBackslashesAndLineBreaksReversibly(string output, string written)
+    {
+        var line = GenerateCommand.OneLine(output);
+        Assert.Equal(written, line);
+        Assert.DoesNotContain('\n', line);
+        Assert.DoesNotContain('\r', line);
+        Assert.Equal(output, Unescape(line));
+    }
+
+    // The inverse of the generate output escaping: \\ → \, \n → line feed, \r → carriage return.
+    private static string Unescape(string line)
+    {
+        var text = new StringBuilder();
+        for (var i = 0; i < line.Length; i++)
+        {
+            if (line[i] != '\\')
+            {
+                text.Append(line[i]);
+                continue;
+            }
+            Assert.True(i + 1 < line.Length, $"dangling backslash in '{line}'");
+            text.Append(line[++i] switch
+            {
+                '\\' => '\\',
+                'n' => '\n',
+                'r' => '\r',
+                var c => throw new Xunit.Sdk.XunitException($"unknown escape \\{c} in '{line}'"),
+            });
+        }
+        return text.ToString();
     }
 
     [Fact]
