@@ -16,6 +16,7 @@ public static class ExitCodes
     /// <summary>An unexpected internal failure.</summary>
     public const int Internal = 70;
 
-    /// <summary>Stopped by Ctrl-C / SIGTERM after saving a checkpoint (128 + SIGINT).</summary>
+    /// <summary>Stopped by Ctrl-C / SIGTERM (128 + SIGINT): train after saving a checkpoint, generate and eval between
+    /// batches.</summary>
     public const int Cancelled = 130;
 }

@@ -1,6 +1,8 @@
-// The colt5 executable: wires Ctrl-C and SIGTERM to cancellation (the first stops training after the current
-// step and saves a checkpoint; a second Ctrl-C ends the process at once), then runs the command line.
+// The colt5 executable: wires Ctrl-C (SIGINT) and SIGTERM to cancellation, then runs the command line. The first
+// signal asks the command to stop at its next safe point (train after the current step, saving a checkpoint;
+// generate and eval after the current batch); a second signal of either kind ends the process at once.
 using System;
+using System.Linq;
 using System.Runtime.InteropServices;
 using System.Threading;
 
@@ -12,19 +14,23 @@ internal static class Program
     private static int Main(string[] args)
     {
         using var cancellation = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        // The first token naming a command is the command: options come after it, except the global --threads N.
+        var unit = args.FirstOrDefault(a => a is "train" or "generate" or "eval" or "info") is "train"
+            ? "step" : "batch";
+        var signalled = 0;
+        void OnSignal(PosixSignalContext context)
         {
-            if (cancellation.IsCancellationRequested)
-                return;                         // second Ctrl-C: let the process end
-            e.Cancel = true;
-            Console.Error.WriteLine("colt5: stopping after the current step (Ctrl-C again to abort)…");
-            cancellation.Cancel();
-        };
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
+            // each signal's handler runs on its own thread: exactly one of them is the first
+            if (Interlocked.Exchange(ref signalled, 1) == 1)
+                return;                         // second signal: the default handling ends the process
             context.Cancel = true;
+            Console.Error.WriteLine(context.Signal == PosixSignal.SIGINT
+                ? $"colt5: stopping after the current {unit} (Ctrl-C again to abort)…"
+                : $"colt5: SIGTERM received, stopping after the current {unit} (a second SIGTERM aborts)…");
             cancellation.Cancel();
-        });
+        }
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         return ColtCli.Run(args, CliContext.FromConsole(cancellation.Token));
     }
 }

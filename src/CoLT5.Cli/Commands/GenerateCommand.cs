@@ -1,5 +1,6 @@
 // `colt5 generate`: loads a checkpoint, reads inputs (one per non-blank line of a file or stdin), decodes each with
-// greedy or beam search, and prints one output line per input, in order (line breaks in an output escaped).
+// greedy or beam search, and prints one output line per input, in order (backslashes and line breaks escaped).
+// Cancellation stops it between batches with exit code 130, after the outputs of the finished batches only.
 using System;
 using System.Collections.Generic;
 using System.CommandLine;
@@ -75,10 +76,16 @@ internal static class GenerateCommand
         if (inputs.Count == 0)
             throw new CliException($"{source}: the input is empty (no non-blank lines)");
 
+        var cancellation = context.CancellationToken;
+        if (cancellation.IsCancellationRequested)
+            return Cancelled(context, 0, inputs.Count);
         using var model = Checkpoint.Load(checkpoint, DType.Float32, device);
         InputLimits.RequireByteVocabulary(model.Config, checkpoint);
         for (var start = 0; start < inputs.Count; start += batchSize)
         {
+            // Ctrl-C / SIGTERM stop between batches: every line written so far is a whole output
+            if (cancellation.IsCancellationRequested)
+                return Cancelled(context, start, inputs.Count);
             using var scope = DisposeScope.Enter();
             var members = inputs.GetRange(start, Math.Min(batchSize, inputs.Count - start));
             var batch = Seq2SeqBatch.Collate(members, model.Config.PadTokenId, new BatchPadding());
@@ -91,7 +98,20 @@ internal static class GenerateCommand
         return ExitCodes.Ok;
     }
 
-    /// <summary>Keeps one output per line: line breaks inside an output are written as \n and \r.</summary>
-    internal static string OneLine(string text) => text.Replace("\r", "\\r", StringComparison.Ordinal)
+    // Standard output holds the outputs of the first `done` inputs, one whole line each, and nothing else.
+    private static int Cancelled(CliContext context, int done, int total)
+    {
+        context.Out.Flush();
+        context.Error.WriteLine($"colt5: generation cancelled; outputs written for the first {done} of {total} " +
+            "inputs");
+        return ExitCodes.Cancelled;
+    }
+
+    /// <summary>
+    /// Keeps one output per line, reversibly: a backslash is written as \\ (first, so an escape never reads as an
+    /// original backslash), then line feeds as \n and carriage returns as \r.
+    /// </summary>
+    internal static string OneLine(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal)
+        .Replace("\r", "\\r", StringComparison.Ordinal)
         .Replace("\n", "\\n", StringComparison.Ordinal);
 }

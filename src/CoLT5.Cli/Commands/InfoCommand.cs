@@ -31,6 +31,7 @@ internal static class InfoCommand
             ModelConfig config;
             if (dir is not null)
             {
+                Checkpoint.Recover(dir);                 // finish a save interrupted after its commit point
                 var path = Path.Combine(dir, Checkpoint.ConfigFileName);
                 if (!File.Exists(path))
                     throw new CliException($"checkpoint {dir}: {Checkpoint.ConfigFileName} is missing");

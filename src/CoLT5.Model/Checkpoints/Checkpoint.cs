@@ -1,6 +1,6 @@
 // Checkpoint directories: config.json plus model.safetensors with Hugging Face names (our own models and imported
-// T5 / LongT5 ones alike). Loading checks that the weights match the configuration exactly; saving writes each file
-// to a temporary name and renames it into place.
+// T5 / LongT5 ones alike). Loading checks that the weights match the configuration exactly; saving stages both files
+// and commits them as one unit (CheckpointCommit), so the pair on disk is always the old one or the new one.
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -31,7 +31,8 @@ public static class Checkpoint
     };
 
     /// <summary>
-    /// Loads the model in <paramref name="directory"/> with parameters converted to <paramref name="dtype"/>.
+    /// Loads the model in <paramref name="directory"/> with parameters converted to <paramref name="dtype"/>. A save
+    /// into the directory that was interrupted after its commit point is finished first (<see cref="Recover"/>).
     /// </summary>
     /// <exception cref="CheckpointException">A file is missing or unreadable, or the weights do not match the
     /// configuration (missing, unexpected or wrongly shaped tensors).</exception>
@@ -42,31 +43,125 @@ public static class Checkpoint
         var weightsPath = Path.Combine(directory, weightsFile);
         if (!Directory.Exists(directory))
             throw new CheckpointException(directory, "the checkpoint directory does not exist");
-        if (!File.Exists(configPath))
-            throw new CheckpointException(directory, $"{ConfigFileName} is missing");
-        if (!File.Exists(weightsPath))
-            throw new CheckpointException(directory, $"{weightsFile} is missing");
-        ModelConfig config;
+        for (var attempt = 1; ; attempt++)
+        {
+            Recover(directory);
+            if (!File.Exists(configPath))
+                throw new CheckpointException(directory, $"{ConfigFileName} is missing");
+            if (!File.Exists(weightsPath))
+                throw new CheckpointException(directory, $"{weightsFile} is missing");
+            var (text, config) = ReadConfig(directory, configPath);
+            SafetensorsFile file;
+            try
+            {
+                file = SafetensorsFile.Open(weightsPath);
+            }
+            catch (SafetensorsException e)
+            {
+                throw new CheckpointException(directory, e.Message, e);
+            }
+            using (file)
+            {
+                // The open file keeps the weights it was opened on. They belong to the config read above unless a
+                // save committed in between: saves move model.safetensors before config.json, so that shows as a
+                // pending commit or a changed config.json now.
+                if (Directory.Exists(Path.Combine(directory, CheckpointCommit.PendingName))
+                    || ReadConfig(directory, configPath).Text != text)
+                {
+                    if (attempt < 3)
+                        continue;
+                    throw new CheckpointException(directory, "the checkpoint kept changing while it was read (a " +
+                        "save into the directory in progress?)");
+                }
+                return Build(directory, config, file, dtype, device);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Finishes a save into <paramref name="directory"/> that was interrupted after its commit point, so the
+    /// directory holds the new checkpoint; does nothing otherwise. <see cref="Load"/> and the training checkpoint
+    /// readers call it first.
+    /// </summary>
+    /// <exception cref="CheckpointException">The pending files cannot be moved into place.</exception>
+    public static void Recover(string directory)
+    {
         try
         {
-            config = ConfigFile.Read(configPath);
+            CheckpointCommit.Complete(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointException(directory, $"an interrupted save could not be completed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Writes config.json and model.safetensors into <paramref name="directory"/> as one unit: both go to a staging
+    /// sub-directory first and are then committed together (see <c>CheckpointCommit</c>), so a reader sees the old
+    /// pair or the new pair, never a mix, even if the process is killed during the save. Other files in the
+    /// directory are left alone.
+    /// </summary>
+    public static void Save(Seq2SeqModel model, string directory, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var stage = CheckpointCommit.Stage(directory);
+        try
+        {
+            WriteFiles(model, stage, metadata);
+            CheckpointCommit.Commit(directory, stage, CommitOrder);
+        }
+        finally
+        {
+            CheckpointCommit.TryDeleteDirectory(stage);
+        }
+    }
+
+    /// <summary>The order in which a commit moves the model files into place (see <see cref="Load"/>).</summary>
+    internal static IReadOnlyList<string> CommitOrder { get; } = [WeightsFile, ConfigFileName];
+
+    /// <summary>Writes model.safetensors and config.json into <paramref name="directory"/> (no commit).</summary>
+    internal static void WriteFiles(Seq2SeqModel model, string directory,
+        IReadOnlyDictionary<string, string>? metadata)
+    {
+        SafetensorsWriter.Write(Path.Combine(directory, WeightsFile), model.Parameters.Parameters, metadata);
+        ConfigFile.Write(model.Config, Path.Combine(directory, ConfigFileName));
+    }
+
+    private static (string Text, ModelConfig Config) ReadConfig(string directory, string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointException(directory, $"cannot read {path}: {e.Message}", e);
+        }
+        try
+        {
+            return (text, ConfigFile.Parse(text));
         }
         catch (ConfigException e)
         {
-            throw new CheckpointException(directory, e.Message, e);
+            throw new CheckpointException(directory, $"{path}: {e.Message}", e);
         }
+    }
 
+    // The model over the tensors of `file`, checked name by name against what the configuration asks for.
+    private static Seq2SeqModel Build(string directory, ModelConfig config, SafetensorsFile file, DType dtype,
+        Device? device)
+    {
         var store = new ParameterStore(dtype, device, new Generator(0));
         try
         {
-            using (var file = SafetensorsFile.Open(weightsPath))
+            foreach (var entry in file.Entries)
             {
-                foreach (var entry in file.Entries)
-                {
-                    if (Ignorable.Contains(entry.Name) || (config.TieWordEmbeddings && entry.Name == "lm_head.weight"))
-                        continue;
-                    store.Add(entry.Name, file.Load(entry.Name, dtype, device));
-                }
+                if (Ignorable.Contains(entry.Name) || (config.TieWordEmbeddings && entry.Name == "lm_head.weight"))
+                    continue;
+                store.Add(entry.Name, file.Load(entry.Name, dtype, device));
             }
             var model = new Seq2SeqModel(config, store);
             var missing = store.Created;
@@ -90,15 +185,6 @@ public static class Checkpoint
             store.Dispose();
             throw;
         }
-    }
-
-    /// <summary>Writes config.json and model.safetensors (each via a temporary file and an atomic rename).</summary>
-    public static void Save(Seq2SeqModel model, string directory, IReadOnlyDictionary<string, string>? metadata = null)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        Directory.CreateDirectory(directory);
-        SafetensorsWriter.Write(Path.Combine(directory, WeightsFile), model.Parameters.Parameters, metadata);
-        ConfigFile.Write(model.Config, Path.Combine(directory, ConfigFileName));
     }
 
     private static string Describe(IReadOnlyList<string> names) =>

@@ -2,6 +2,7 @@
 // spec's checkpoint section. One record drives all four encoder types.
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Text.Json.Serialization;
 
 namespace CoLT5.Model.Configuration;
@@ -193,11 +194,29 @@ public sealed record ModelConfig
             Require(encoder is not EncoderType.LongT5TGlobal || GlobalBlockSize > 0, "global_block_size must be positive");
             if (encoder == EncoderType.CoLT5)
             {
-                Require(LightHeads > 0 && HeavyHeads > 0, "light_heads and heavy_heads must be positive");
-                Require(DFfLight > 0 && DFfHeavy > 0, "d_ff_light and d_ff_heavy must be positive");
-                Require(RoutedFfTokens > 0, "routed_ff_tokens must be positive");
-                Require(RouterEps > 0 && RouterIters > 0, "router_eps and router_iters must be positive");
-                Require(RouterKRatio >= 1, "router_k_ratio must be at least 1");
+                Require(LightHeads > 0, $"light_heads must be positive, got {LightHeads}");
+                Require(HeavyHeads > 0, $"heavy_heads must be positive, got {HeavyHeads}");
+                Require(DFfLight > 0, $"d_ff_light must be positive, got {DFfLight}");
+                Require(DFfHeavy > 0, $"d_ff_heavy must be positive, got {DFfHeavy}");
+                foreach (var (field, value) in new[]
+                         {
+                             ("routed_ff_tokens", (double?)RoutedFfTokens), ("routed_q_tokens", RoutedQTokens),
+                             ("routed_kv_tokens", RoutedKvTokens),
+                         })
+                {
+                    Require(value is not { } v || (v > 0 && double.IsFinite(v)),
+                        $"{field} must be a positive count or fraction, got {Show(value)}");
+                }
+                Require(RouterEps > 0 && double.IsFinite(RouterEps),
+                    $"router_eps must be positive and finite, got {Show(RouterEps)}");
+                Require(RouterIters > 0, $"router_iters must be positive, got {RouterIters}");
+                Require(RouterEpsInit is not { } init || (init > 0 && double.IsFinite(init)),
+                    $"router_eps_init must be null or positive and finite, got {Show(RouterEpsInit)}");
+                // ε only ever decays towards router_eps; a factor above 1 would raise it past the target
+                Require(RouterEpsDecay is > 0 and <= 1,
+                    $"router_eps_decay must lie in (0, 1], got {Show(RouterEpsDecay)}");
+                Require(RouterKRatio >= 1 && double.IsFinite(RouterKRatio),
+                    $"router_k_ratio must be at least 1 and finite, got {Show(RouterKRatio)}");
                 Require(RouterKvScaling is "keys-and-values" or "values",
                     $"router_kv_scaling must be keys-and-values or values, got '{RouterKvScaling}'");
             }
@@ -210,6 +229,10 @@ public sealed record ModelConfig
             throw new ConfigException("invalid model configuration: " + string.Join("; ", problems));
         return this;
     }
+
+    // A number as JSON would write it ("null" when absent), whatever the current culture.
+    private static string Show(double? value) =>
+        value is { } v ? v.ToString(CultureInfo.InvariantCulture) : "null";
 }
 
 /// <summary>A configuration is invalid, incomplete, or does not match a checkpoint.</summary>

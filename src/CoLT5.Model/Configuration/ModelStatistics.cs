@@ -10,7 +10,8 @@ namespace CoLT5.Model.Configuration;
 /// matrix; <see cref="Total"/> adds RMSNorm scales, router vectors, relative-bias tables and the optional null
 /// output, and equals the element count of a built model's <c>ParameterStore</c>. The spec §3.3 table (CoLT5
 /// Base / Large / XL = 432.8M / 1462.7M / 5297.3M) is reproduced by <see cref="Total"/>; the matrices alone are
-/// 432.7M / 1462.5M / 5296.9M (both round to the paper's 433M / 1462M / 5297M).
+/// 432.7M / 1462.5M / 5296.9M. Rounded to millions both give the paper's 433M and 5297M for Base and XL, but 1463M
+/// for Large (1,462,701,056 and 1,462,501,376): the paper's 1462M matches truncation, not rounding.
 /// </summary>
 /// <param name="Embedding">The shared input embedding (V·d).</param>
 /// <param name="LmHead">The untied LM head (V·d; 0 when tied).</param>
@@ -132,10 +133,11 @@ public static class ModelStatistics
                 Add("feed-forward", $"{ffMatrices}·n·d·d_ff", ffMatrices * n * d * config.DFf);
                 return new LayerFlops(length, "12nd² + 2nwd", 12 * n * d * d + 2 * n * w * d, terms);
             case EncoderType.LongT5TGlobal:
-                double globals = Math.Ceiling(n / config.GlobalBlockSize);
+                // ⌊n/g⌋ global tokens, as the model builds them (EncoderContext) and Hugging Face LongT5 does
+                double globals = length / config.GlobalBlockSize;
                 Add("attention projections", "4·n·d·(h·d_kv)", 4 * n * d * width);
                 Add("local attention", "2·n·w·(h·d_kv), w = 2r+1", 2 * n * w * width);
-                Add("transient-global attention", "2·n·(n/g)·(h·d_kv)", 2 * n * globals * width);
+                Add("transient-global attention", "2·n·⌊n/g⌋·(h·d_kv)", 2 * n * globals * width);
                 Add("feed-forward", $"{ffMatrices}·n·d·d_ff", ffMatrices * n * d * config.DFf);
                 return new LayerFlops(length, "12nd² + n²d/8 + 2nwd",
                     12 * n * d * d + n * n * d / 8 + 2 * n * w * d, terms);

@@ -45,7 +45,7 @@ public sealed class ConditionalAttention : Module
         using var heavyOut = RoutedBranch.Scatter(heavyRows, queries, h);       // weighted by the query router
         if (nullOutput is null)
             return lightOut + heavyOut;
-        using var withNull = AddNullOutput(heavyOut, queries);
+        using var withNull = AddNullOutput(heavyOut, queries, context);
         return lightOut + withNull;
     }
 
@@ -109,12 +109,14 @@ public sealed class ConditionalAttention : Module
         return bias + mask;
     }
 
-    // D7 option: a learned output for real tokens that were not routed as queries.
-    private Tensor AddNullOutput(Tensor heavyOut, Route queries)
+    // D7 option: a learned output for real tokens that were not routed as queries. Padding gets nothing, so padded
+    // positions stay exactly what they would be without the option (heavy output 0 there).
+    private Tensor AddNullOutput(Tensor heavyOut, Route queries, EncoderContext context)
     {
         int batch = heavyOut.Shape[0], n = heavyOut.Shape[1];
         var unrouted = new double[batch * n];
-        Array.Fill(unrouted, 1.0);
+        for (var i = 0; i < unrouted.Length; i++)
+            unrouted[i] = context.Mask[i] ? 1.0 : 0.0;
         for (var s = 0; s < queries.Positions.Length; s++)
         {
             if (queries.SlotValid[s])

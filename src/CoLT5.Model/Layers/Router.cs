@@ -1,7 +1,6 @@
 // The CoLT5 router: a learned vector scores every token, the coordinate-descent soft top-k normalises the scores,
 // and the k highest-scoring real tokens are routed with their normalised scores as weights (spec §2.1, §8, D2–D8).
 using System;
-using System.Collections.Generic;
 using System.Linq;
 using CoLT5.Model.Configuration;
 using CoLT5.Nn;
@@ -128,36 +127,16 @@ public sealed class Router(ParameterBuilder p, ModelConfig config) : Module
         return blended * slotMaskTyped;
     }
 
-    // The soft top-k per row; rows sharing a budget are normalised together.
+    // The soft top-k of the whole batch in one call: one budget for all rows, or one per row (fused kernel: each row
+    // is normalised on its own either way, so the values are those of separate per-row calls).
     private Tensor Normalise(Tensor scores, Tensor mask, double[] budget)
     {
-        var groups = budget.Select((k, b) => (k, b)).GroupBy(e => e.k).ToList();
-        if (groups.Count == 1)
+        if (budget.All(k => k == budget[0]))
             return SoftTopK.CoordinateDescent(scores, mask, budget[0], config.RouterEps, config.RouterIters,
                 config.RouterEpsInit, config.RouterEpsDecay);
-        var rows = new Tensor[budget.Length];
-        var parts = new List<Tensor>();
-        try
-        {
-            foreach (var group in groups)
-            {
-                foreach (var (k, b) in group)
-                {
-                    using var s = scores.Narrow(0, b, 1);
-                    using var m = mask.Narrow(0, b, 1);
-                    rows[b] = SoftTopK.CoordinateDescent(s, m, k, config.RouterEps, config.RouterIters,
-                        config.RouterEpsInit, config.RouterEpsDecay);
-                }
-            }
-            return Tensor.Cat(rows, 0);
-        }
-        finally
-        {
-            foreach (var r in rows)
-                r?.Dispose();
-            foreach (var part in parts)
-                part.Dispose();
-        }
+        using var perRow = Tensor.FromArray<double>(budget, new Shape(budget.Length), scores.Device);
+        return SoftTopK.CoordinateDescent(scores, mask, perRow, config.RouterEps, config.RouterIters,
+            config.RouterEpsInit, config.RouterEpsDecay);
     }
 
     // Forward value 1, gradient of λ (spec §8.5): λ + (1 − λ) with the second term detached.

@@ -1,10 +1,9 @@
 // Training checkpoint directories: the model checkpoint (config.json + model.safetensors), optimizer.safetensors and
-// trainer-state.json. Everything is staged in a hidden sub-directory first; only a complete stage is committed by
-// renames, trainer-state.json (with the digests of the other files) last, so no partial save is ever valid.
+// trainer-state.json. Everything is staged in a hidden sub-directory first and committed as one unit
+// (CheckpointCommit), trainer-state.json (with the digests of the other files) moved in last.
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Linq;
 using System.Text.Json;
 using CoLT5.Model.Checkpoints;
 using CoLT5.Nn.Optim;
@@ -22,15 +21,18 @@ public static class TrainingCheckpoint
     /// <summary>The optimizer state tensors.</summary>
     public const string OptimizerFile = "optimizer.safetensors";
 
-    private const string StagingPrefix = ".staging-";
-
     /// <summary>Test hook: runs after everything is staged and before the commit (throw to simulate a crash).</summary>
     internal static Action<string>? BeforeCommit { get; set; }
 
+    // The commit moves the model (weights before config, see Checkpoint.Load), the optimizer, and the state last.
+    private static readonly string[] CommitOrder =
+        [.. Checkpoint.CommitOrder, OptimizerFile, StateFile];
+
     /// <summary>
     /// Saves <paramref name="model"/>, <paramref name="optimizer"/> and <paramref name="state"/> (whose
-    /// <see cref="TrainerState.Files"/> is filled in here) into <paramref name="directory"/>. On any failure before the
-    /// commit the directory keeps its previous checkpoint untouched.
+    /// <see cref="TrainerState.Files"/> is filled in here) into <paramref name="directory"/>, as one unit: killed
+    /// before the commit point the directory keeps its previous checkpoint untouched, killed after it the next
+    /// reader or save finishes the commit.
     /// </summary>
     public static void Save(string directory, Seq2SeqModel model, IOptimizer optimizer, TrainerState state)
     {
@@ -38,14 +40,11 @@ public static class TrainingCheckpoint
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(state);
-        Directory.CreateDirectory(directory);
-        RemoveStaleStages(directory);
-        var stage = Path.Combine(directory, StagingPrefix + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(stage);
+        var stage = CheckpointCommit.Stage(directory);
         try
         {
             using var optimizerState = optimizer.ExportState();
-            Checkpoint.Save(model, stage, new Dictionary<string, string> { ["step"] = state.Step.ToString() });
+            Checkpoint.WriteFiles(model, stage, new Dictionary<string, string> { ["step"] = state.Step.ToString() });
             SafetensorsWriter.Write(Path.Combine(stage, OptimizerFile), optimizerState.Tensors,
                 new Dictionary<string, string> { ["optimizer"] = optimizerState.Kind });
             var files = new Dictionary<string, FileDigest>(StringComparer.Ordinal);
@@ -58,19 +57,14 @@ public static class TrainingCheckpoint
                 OptimizerScalars = new Dictionary<string, double>(optimizerState.Scalars, StringComparer.Ordinal),
                 Files = files,
             };
-            var stateTemp = Path.Combine(stage, StateFile);
-            File.WriteAllText(stateTemp, JsonSerializer.Serialize(final, TrainingJsonContext.Default.TrainerState));
+            File.WriteAllText(Path.Combine(stage, StateFile),
+                JsonSerializer.Serialize(final, TrainingJsonContext.Default.TrainerState));
             BeforeCommit?.Invoke(directory);
-
-            // Commit: invalidate the old checkpoint, move the new files in, and make it valid again last.
-            File.Delete(Path.Combine(directory, StateFile));
-            foreach (var name in files.Keys)
-                File.Move(Path.Combine(stage, name), Path.Combine(directory, name), overwrite: true);
-            File.Move(stateTemp, Path.Combine(directory, StateFile), overwrite: true);
+            CheckpointCommit.Commit(directory, stage, CommitOrder);
         }
         finally
         {
-            TryDeleteDirectory(stage);
+            CheckpointCommit.TryDeleteDirectory(stage);
         }
     }
 
@@ -87,6 +81,7 @@ public static class TrainingCheckpoint
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (!Directory.Exists(directory))
             throw new CheckpointException(directory, "the checkpoint directory does not exist");
+        Checkpoint.Recover(directory);
         var statePath = Path.Combine(directory, StateFile);
         if (!File.Exists(statePath))
             throw new CheckpointException(directory, $"not a training checkpoint: {StateFile} is missing (a " +
@@ -140,6 +135,7 @@ public static class TrainingCheckpoint
         var path = Path.Combine(directory, StateFile);
         try
         {
+            CheckpointCommit.Complete(directory);
             var state = File.Exists(path)
                 ? JsonSerializer.Deserialize(File.ReadAllText(path), TrainingJsonContext.Default.TrainerState)
                 : null;
@@ -174,25 +170,4 @@ public static class TrainingCheckpoint
     }
 
     private static FileDigest Digest(string path) => new(new FileInfo(path).Length, TrainingData.Sha256(path));
-
-    private static void RemoveStaleStages(string directory)
-    {
-        foreach (var stale in Directory.EnumerateDirectories(directory, StagingPrefix + "*").ToList())
-            TryDeleteDirectory(stale);
-    }
-
-    private static void TryDeleteDirectory(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path))
-                Directory.Delete(path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 }

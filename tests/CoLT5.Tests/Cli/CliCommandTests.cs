@@ -1,9 +1,13 @@
 // End-to-end runs of every command in-process on tiny settings: train (built-in task, JSONL, resume, Ctrl-C),
-// generate (file, stdin, beams), eval and info.
+// generate (file, stdin, beams, Ctrl-C), eval and info.
 using System;
 using System.IO;
+using System.Linq;
+using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
+using CoLT5.Cli;
+using CoLT5.Cli.Commands;
 using CoLT5.Model.Training;
 using CoLT5.Tests.Training;
 using Xunit;
@@ -104,6 +108,88 @@ public sealed class CliCommandTests
             $"{output})", run.OutLines[^1]);
         Assert.Equal(0, TrainingCheckpoint.ReadState(output).Step);
         CliTestKit.Run("train", "--resume", output, "--steps", "1").AssertOk();
+    }
+
+    [Fact]
+    public void GenerateStopsBetweenBatchesWhenCancelled()
+    {
+        using var dir = new TempDirectory("colt5-cli");
+        var checkpoint = CliTestKit.TrainedCheckpoint(dir, steps: 1);
+        var inputs = dir.Combine("inputs.txt");
+        File.WriteAllLines(inputs, Enumerable.Range(1, 5).Select(i => $"copy: w{i}x{i}"));
+        string[] args = ["generate", "--checkpoint", checkpoint, "--input", inputs, "--batch-size", "2",
+            "--max-new-tokens", "3"];
+        var complete = CliTestKit.Run(args);
+        complete.AssertOk();
+        Assert.Equal(5, complete.OutLines.Length);
+
+        // cancelled while the first batch is written: that batch's two lines, then nothing
+        using var cancellation = new CancellationTokenSource();
+        using var output = new CancelOnWrite(cancellation);
+        using var error = new StringWriter();
+        using var stdin = new StringReader("");
+        var code = ColtCli.Run(args, new CliContext(output, error, stdin, Interactive: false, cancellation.Token));
+        Assert.Equal(ExitCodes.Cancelled, code);
+        Assert.Equal(complete.OutLines[..2], new CliRun(code, output.ToString(), "").OutLines);
+        Assert.Equal("colt5: generation cancelled; outputs written for the first 2 of 5 inputs",
+            error.ToString().TrimEnd());
+
+        // cancelled before anything was decoded: no output at all
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        var early = CliTestKit.Run(args, cancellation: cancelled.Token);
+        Assert.Equal(ExitCodes.Cancelled, early.ExitCode);
+        Assert.Equal("", early.Out);
+        Assert.Contains("first 0 of 5 inputs", early.Error, StringComparison.Ordinal);
+    }
+
+    // Standard output that cancels the run as soon as a line is written to it.
+    private sealed class CancelOnWrite(CancellationTokenSource source) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            source.Cancel();
+        }
+    }
+
+    [Theory]
+    [InlineData("plain", "plain")]
+    [InlineData("two\nlines", @"two\nlines")]
+    [InlineData("crlf\r\n", @"crlf\r\n")]
+    [InlineData(@"a literal \n", @"a literal \\n")]
+    [InlineData(@"C:\dir\", @"C:\\dir\\")]
+    [InlineData("\\\n", @"\\\n")]
+    public void GenerateOutputsEscapeBackslashesAndLineBreaksReversibly(string output, string written)
+    {
+        var line = GenerateCommand.OneLine(output);
+        Assert.Equal(written, line);
+        Assert.DoesNotContain('\n', line);
+        Assert.DoesNotContain('\r', line);
+        Assert.Equal(output, Unescape(line));
+    }
+
+    // The inverse of the generate output escaping: \\ → \, \n → line feed, \r → carriage return.
+    private static string Unescape(string line)
+    {
+        var text = new StringBuilder();
+        for (var i = 0; i < line.Length; i++)
+        {
+            if (line[i] != '\\')
+            {
+                text.Append(line[i]);
+                continue;
+            }
+            Assert.True(i + 1 < line.Length, $"dangling backslash in '{line}'");
+            text.Append(line[++i] switch
+            {
+                '\\' => '\\',
+                'n' => '\n',
+                'r' => '\r',
+                var c => throw new Xunit.Sdk.XunitException($"unknown escape \\{c} in '{line}'"),
+            });
+        }
+        return text.ToString();
     }
 
     [Fact]

@@ -5,6 +5,10 @@ using System;
 using System.Linq;
 using CoLT5.Model;
 using CoLT5.Model.Configuration;
+using CoLT5.Model.Layers;
+using CoLT5.Nn;
+using CoLT5.Tensors;
+using CoLT5.Tensors.Random;
 using CoLT5.Tests.Model;
 using Xunit;
 
@@ -71,6 +75,27 @@ public sealed class ModelStatisticsTests
         var config = Presets.Get(preset).WithEncoder("longt5-tglobal");
         config = config with { NumCrossKvHeads = config.NumHeads };
         Assert.Equal(millions, Math.Round(ModelStatistics.Parameters(config).WeightMatrices / 1e6, 1));
+    }
+
+    [Theory]
+    [InlineData(64)]
+    [InlineData(70)]      // g = 4 does not divide n: the trailing partial block has no global token
+    [InlineData(3)]       // shorter than one block: no global token at all
+    public void TransientGlobalFlopsCountTheGlobalTokensTheModelBuilds(int length)
+    {
+        var config = ModelTestKit.Micro("longt5-tglobal");
+        using var store = new ParameterStore(DType.Float64, null, new Generator(1));
+        var main = new RelativeBias(store.Root().Sub("main"), config.RelativeAttentionNumBuckets, config.NumHeads,
+            config.RelativeAttentionMaxDistance, 0.1);
+        var side = new RelativeBias(store.Root().Sub("global"), config.RelativeAttentionNumBuckets, config.NumHeads,
+            config.RelativeAttentionMaxDistance, 0.1);
+        using var context = EncoderContext.Build(config, Enumerable.Repeat(true, length).ToArray(), 1, length,
+            new EncoderBiasTables(main, side, null, null), DType.Float64, store.Device);
+        Assert.Equal(length / config.GlobalBlockSize, context.GlobalLength);
+
+        var term = ModelStatistics.EncoderLayerFlops(config, length).Terms
+            .Single(t => t.Name == "transient-global attention");
+        Assert.Equal(2.0 * length * context.GlobalLength * config.NumHeads * config.DKv, term.Flops);
     }
 
     [Fact]

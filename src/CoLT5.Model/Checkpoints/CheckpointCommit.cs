@@ -1,0 +1,110 @@
+// Replaces a set of files in a checkpoint directory as one unit. New files are written into a hidden staging
+// sub-directory; renaming that stage to ".commit" is the single atomic step that makes the new set current. Its files
+// are then moved over the old ones in a fixed order and the empty ".commit" is removed. Killed before the rename, the
+// directory keeps the old set (the stale stage is deleted by the next save); killed after it, ".commit" holds the
+// rest of the new set and whoever touches the directory next finishes the moves (Complete). So the directory reads
+// as the old set or the new set, never as a mix, and files that are not part of the set are left alone.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+
+namespace CoLT5.Model.Checkpoints;
+
+/// <summary>Staging, commit and roll-forward of checkpoint files (used by model and training checkpoints).</summary>
+internal static class CheckpointCommit
+{
+    /// <summary>Prefix of staging sub-directories (incomplete saves; deleted by the next save).</summary>
+    public const string StagingPrefix = ".staging-";
+
+    /// <summary>The committed-but-not-yet-moved set: its presence means "the new files win".</summary>
+    public const string PendingName = ".commit";
+
+    /// <summary>
+    /// Test hook, called with the directory and a step: "commit" just before the commit rename, then
+    /// "moved NAME" after each file is in place. Throwing simulates a crash at that point.
+    /// </summary>
+    internal static Action<string, string>? Fault { get; set; }
+
+    /// <summary>
+    /// Prepares <paramref name="directory"/> (created if needed, an interrupted commit finished, stale stages
+    /// removed) and returns a new empty staging sub-directory in it.
+    /// </summary>
+    public static string Stage(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        Complete(directory);
+        foreach (var stale in Directory.EnumerateDirectories(directory, StagingPrefix + "*").ToList())
+            TryDeleteDirectory(stale);
+        var stage = Path.Combine(directory, StagingPrefix + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(stage);
+        return stage;
+    }
+
+    /// <summary>
+    /// Makes the files of <paramref name="stage"/> (exactly <paramref name="order"/>) the directory's, moving them
+    /// in that order. After the commit rename a failure leaves the rest pending for <see cref="Complete"/>.
+    /// </summary>
+    public static void Commit(string directory, string stage, IReadOnlyList<string> order)
+    {
+        var staged = Directory.GetFiles(stage).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+        if (!staged.SequenceEqual(order.Order(StringComparer.Ordinal), StringComparer.Ordinal))
+            throw new InvalidOperationException($"the stage holds [{string.Join(", ", staged)}], expected " +
+                $"[{string.Join(", ", order)}]");
+        // The move order travels with the files: "00-config.json", "01-model.safetensors", ...
+        for (var i = 0; i < order.Count; i++)
+            File.Move(Path.Combine(stage, order[i]), Path.Combine(stage, $"{i:D2}-{order[i]}"));
+        Complete(directory);                     // nothing may be pending when the new set becomes pending
+        Fault?.Invoke(directory, "commit");
+        Directory.Move(stage, Path.Combine(directory, PendingName));   // the commit point
+        Complete(directory);
+    }
+
+    /// <summary>
+    /// Finishes a commit that was interrupted after its commit point: moves the pending files into place in their
+    /// order and removes the pending directory. Does nothing when no commit is pending.
+    /// </summary>
+    public static void Complete(string directory)
+    {
+        var pending = Path.Combine(directory, PendingName);
+        if (!Directory.Exists(pending))
+            return;
+        foreach (var file in Directory.GetFiles(pending).Order(StringComparer.Ordinal))
+        {
+            var staged = Path.GetFileName(file);
+            var name = staged[(staged.IndexOf('-', StringComparison.Ordinal) + 1)..];
+            try
+            {
+                File.Move(file, Path.Combine(directory, name), overwrite: true);
+            }
+            catch (FileNotFoundException)
+            {
+                // moved meanwhile by another process finishing the same commit
+            }
+            Fault?.Invoke(directory, "moved " + name);
+        }
+        try
+        {
+            Directory.Delete(pending);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    /// <summary>Deletes a directory tree, ignoring failures (a stage that cannot be removed now is retried later).</summary>
+    public static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+                Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
