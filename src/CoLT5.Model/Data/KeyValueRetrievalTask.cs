@@ -52,10 +52,16 @@ public sealed record RetrievalExample(string Input, string Target, string Key, i
 /// (values are random: nothing local to the question predicts them).
 /// </para>
 /// <para>
-/// Learnability: the answer is short (3 tokens + EOS), the key is a fixed 5-character pattern repeated verbatim
-/// in the question, keys and values use disjoint alphabets, and there are no distractors — a copy-by-match
-/// mechanism (decoder cross-attention keyed on the question) solves it exactly. Exact match by chance is
-/// 26^−3 ≈ 6·10^−5.
+/// Filler layout (<see cref="KeyValueRetrievalOptions.FillerAlphabet"/> set, the CLI's default): the document is
+/// random filler text of the drawn length with <see cref="KeyValueRetrievalOptions.RecordCount"/> records at
+/// random record-aligned places; the queried record is one whose end lies at least
+/// <see cref="KeyValueRetrievalOptions.MinDistance"/> characters before the question, the others are distractors.
+/// </para>
+/// <para>
+/// Dense layout: the answer is short (3 tokens + EOS), the key is a fixed 5-character pattern repeated verbatim
+/// in the question and keys and values use disjoint alphabets, so a copy-by-match mechanism (decoder
+/// cross-attention keyed on the question) solves it exactly; yet the tiny model does not learn that key matching
+/// in minutes (docs/retrieval-task.md). Exact match by chance is 26^−3 ≈ 6·10^−5.
 /// </para>
 /// <para>
 /// Determinism and splits: example i of a split is drawn from its own Philox stream (key derived from the seed
