@@ -50,7 +50,7 @@ public static class Checkpoint
                 throw new CheckpointException(directory, $"{ConfigFileName} is missing");
             if (!File.Exists(weightsPath))
                 throw new CheckpointException(directory, $"{weightsFile} is missing");
-            var (text, config) = ReadConfig(directory, configPath);
+            var (version, config) = ReadConfig(directory, configPath);
             SafetensorsFile file;
             try
             {
@@ -64,9 +64,9 @@ public static class Checkpoint
             {
                 // The open file keeps the weights it was opened on. They belong to the config read above unless a
                 // save committed in between: saves move model.safetensors before config.json, so that shows as a
-                // pending commit or a changed config.json now.
-                if (Directory.Exists(Path.Combine(directory, CheckpointCommit.PendingName))
-                    || ReadConfig(directory, configPath).Text != text)
+                // pending commit or another config.json file now (compared with its write time as well as its text,
+                // so a later save of the same config in between is noticed too).
+                if (CheckpointCommit.IsPending(directory) || ReadConfig(directory, configPath).Version != version)
                 {
                     if (attempt < 3)
                         continue;
@@ -129,12 +129,16 @@ public static class Checkpoint
         ConfigFile.Write(model.Config, Path.Combine(directory, ConfigFileName));
     }
 
-    private static (string Text, ModelConfig Config) ReadConfig(string directory, string path)
+    // config.json parsed, and which file it was: its text and then its write time (saves write a new file each).
+    private static ((string Text, DateTime Written) Version, ModelConfig Config) ReadConfig(string directory,
+        string path)
     {
         string text;
+        DateTime written;
         try
         {
             text = File.ReadAllText(path);
+            written = File.GetLastWriteTimeUtc(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -142,7 +146,7 @@ public static class Checkpoint
         }
         try
         {
-            return (text, ConfigFile.Parse(text));
+            return ((text, written), ConfigFile.Parse(text));
         }
         catch (ConfigException e)
         {

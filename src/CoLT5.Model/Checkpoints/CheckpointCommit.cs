@@ -55,8 +55,11 @@ internal static class CheckpointCommit
         for (var i = 0; i < order.Count; i++)
             File.Move(Path.Combine(stage, order[i]), Path.Combine(stage, $"{i:D2}-{order[i]}"));
         Complete(directory);                     // nothing may be pending when the new set becomes pending
+        var pending = Path.Combine(directory, PendingName);
+        if (Directory.Exists(pending))
+            Directory.Delete(pending);           // empty now; a failure here is a real one
         Fault?.Invoke(directory, "commit");
-        Directory.Move(stage, Path.Combine(directory, PendingName));   // the commit point
+        Directory.Move(stage, pending);          // the commit point
         Complete(directory);
     }
 
@@ -66,10 +69,22 @@ internal static class CheckpointCommit
     /// </summary>
     public static void Complete(string directory)
     {
+        // Another process (a save, or a reader of the same directory) may be finishing the same commit: every step
+        // tolerates finding its work already done, and moving a committed set's files in order is right whoever
+        // does it.
         var pending = Path.Combine(directory, PendingName);
         if (!Directory.Exists(pending))
             return;
-        foreach (var file in Directory.GetFiles(pending).Order(StringComparer.Ordinal))
+        string[] files;
+        try
+        {
+            files = Directory.GetFiles(pending);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return;                              // finished meanwhile
+        }
+        foreach (var file in files.Order(StringComparer.Ordinal))
         {
             var staged = Path.GetFileName(file);
             var name = staged[(staged.IndexOf('-', StringComparison.Ordinal) + 1)..];
@@ -77,9 +92,9 @@ internal static class CheckpointCommit
             {
                 File.Move(file, Path.Combine(directory, name), overwrite: true);
             }
-            catch (FileNotFoundException)
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {
-                // moved meanwhile by another process finishing the same commit
+                // moved meanwhile
             }
             Fault?.Invoke(directory, "moved " + name);
         }
@@ -87,8 +102,23 @@ internal static class CheckpointCommit
         {
             Directory.Delete(pending);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // gone already, or a newer save committed meanwhile (it finishes its own commit); an empty ".commit"
+            // left behind means nothing (IsPending) and the next save removes it
+        }
+    }
+
+    /// <summary>True while a committed set still has files to move (an empty ".commit" is not pending).</summary>
+    public static bool IsPending(string directory)
+    {
+        try
+        {
+            return Directory.EnumerateFiles(Path.Combine(directory, PendingName)).Any();
+        }
         catch (DirectoryNotFoundException)
         {
+            return false;
         }
     }
 
