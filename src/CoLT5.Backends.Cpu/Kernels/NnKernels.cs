@@ -29,7 +29,7 @@ internal static unsafe class NnKernels
                 else
                 {
                     TensorPrimitives.Subtract(xs, m, ys);
-                    TensorPrimitives.Exp(ys, ys);
+                    VectorMath.Exp(ys, ys);
                     var sum = TensorPrimitives.Sum<T>(ys);
                     TensorPrimitives.Multiply(ys, T.One / sum, ys);
                 }
@@ -51,7 +51,7 @@ internal static unsafe class NnKernels
                 {
                     // dx = dy − softmax·Σdy, softmax = e^y
                     var sum = TensorPrimitives.Sum(dys);
-                    TensorPrimitives.Exp(ys, dxs);
+                    VectorMath.Exp(ys, dxs);
                     TensorPrimitives.Multiply(dxs, sum, dxs);
                     TensorPrimitives.Subtract(dys, dxs, dxs);
                 }
@@ -151,7 +151,7 @@ internal static unsafe class NnKernels
                 var gn = t == ignoreIndex ? T.Zero : gNll[r];
                 // dx = (gNll + gLse)·softmax − gNll·onehot(t)
                 TensorPrimitives.Subtract(xs, lse[r], dxs);
-                TensorPrimitives.Exp(dxs, dxs);
+                VectorMath.Exp(dxs, dxs);
                 TensorPrimitives.Multiply(dxs, gn + gLse[r], dxs);
                 if (t != ignoreIndex)
                     dxs[t] -= gn;

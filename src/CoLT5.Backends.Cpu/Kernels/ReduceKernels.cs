@@ -126,7 +126,7 @@ internal static unsafe class ReduceKernels
         for (var r = 0; r < length; r++)
         {
             TensorPrimitives.Subtract(new ReadOnlySpan<T>(x + r * stride, width), y, term);
-            TensorPrimitives.Exp(term, term);
+            VectorMath.Exp(term, term);
             TensorPrimitives.Add(sum, term, sum);
         }
         for (var j = 0; j < width; j++)

@@ -17,13 +17,13 @@ internal static unsafe class SoftTopKPasses
         {
             Vector512<double> vm = Vector512.Create(sMax), vi = Vector512.Create(inv);
             for (; i <= n - Vector512<double>.Count; i += Vector512<double>.Count)
-                Vector512.Exp((Vector512.Load(s + i) - vm) * vi).Store(e + i);
+                VectorMath.Exp((Vector512.Load(s + i) - vm) * vi).Store(e + i);
         }
         else if (Vector256.IsHardwareAccelerated && n >= Vector256<double>.Count)
         {
             Vector256<double> vm = Vector256.Create(sMax), vi = Vector256.Create(inv);
             for (; i <= n - Vector256<double>.Count; i += Vector256<double>.Count)
-                Vector256.Exp((Vector256.Load(s + i) - vm) * vi).Store(e + i);
+                VectorMath.Exp((Vector256.Load(s + i) - vm) * vi).Store(e + i);
         }
         for (; i < n; i++)
             e[i] = Math.Exp((s[i] - sMax) * inv);
@@ -80,7 +80,7 @@ internal static unsafe class SoftTopKPasses
             for (; i <= n - Vector512<double>.Count; i += Vector512<double>.Count)
             {
                 var x = Vector512.Load(s + i);
-                acc += Vector512.Exp((x - Vector512.Max(x + va, Vector512<double>.Zero)) * vi - vs);
+                acc += VectorMath.Exp((x - Vector512.Max(x + va, Vector512<double>.Zero)) * vi - vs);
             }
             total = Vector512.Sum(acc);
         }
@@ -91,7 +91,7 @@ internal static unsafe class SoftTopKPasses
             for (; i <= n - Vector256<double>.Count; i += Vector256<double>.Count)
             {
                 var x = Vector256.Load(s + i);
-                acc += Vector256.Exp((x - Vector256.Max(x + va, Vector256<double>.Zero)) * vi - vs);
+                acc += VectorMath.Exp((x - Vector256.Max(x + va, Vector256<double>.Zero)) * vi - vs);
             }
             total = Vector256.Sum(acc);
         }
@@ -108,13 +108,13 @@ internal static unsafe class SoftTopKPasses
         {
             Vector512<double> va = Vector512.Create(a), vi = Vector512.Create(inv);
             for (; i <= n - Vector512<double>.Count; i += Vector512<double>.Count)
-                Vector512.Exp(Vector512.Min(Vector512.Load(s + i) + va, Vector512<double>.Zero) * vi).Store(y + i);
+                VectorMath.Exp(Vector512.Min(Vector512.Load(s + i) + va, Vector512<double>.Zero) * vi).Store(y + i);
         }
         else if (Vector256.IsHardwareAccelerated && n >= Vector256<double>.Count)
         {
             Vector256<double> va = Vector256.Create(a), vi = Vector256.Create(inv);
             for (; i <= n - Vector256<double>.Count; i += Vector256<double>.Count)
-                Vector256.Exp(Vector256.Min(Vector256.Load(s + i) + va, Vector256<double>.Zero) * vi).Store(y + i);
+                VectorMath.Exp(Vector256.Min(Vector256.Load(s + i) + va, Vector256<double>.Zero) * vi).Store(y + i);
         }
         for (; i < n; i++)
             y[i] = Math.Exp(Math.Min(s[i] + a, 0) * inv);
@@ -130,7 +130,7 @@ internal static unsafe class SoftTopKPasses
             for (; i <= n - Vector512<double>.Count; i += Vector512<double>.Count)
             {
                 var u = Vector512.Load(s + i) + va;
-                var v = Vector512.Load(d + i) * Vector512.Exp(Vector512.Min(u, zero) * vi) * vi;
+                var v = Vector512.Load(d + i) * VectorMath.Exp(Vector512.Min(u, zero) * vi) * vi;
                 Vector512.ConditionalSelect(Vector512.GreaterThan(u, zero), zero, v).Store(d + i);
             }
         }
@@ -140,7 +140,7 @@ internal static unsafe class SoftTopKPasses
             for (; i <= n - Vector256<double>.Count; i += Vector256<double>.Count)
             {
                 var u = Vector256.Load(s + i) + va;
-                var v = Vector256.Load(d + i) * Vector256.Exp(Vector256.Min(u, zero) * vi) * vi;
+                var v = Vector256.Load(d + i) * VectorMath.Exp(Vector256.Min(u, zero) * vi) * vi;
                 Vector256.ConditionalSelect(Vector256.GreaterThan(u, zero), zero, v).Store(d + i);
             }
         }
@@ -209,7 +209,7 @@ internal static unsafe class SoftTopKPasses
             {
                 var x = Vector512.Load(s + i);
                 var u = x + va;
-                var p = Vector512.Exp((x - Vector512.Max(u, zero)) * vi - vl);
+                var p = VectorMath.Exp((x - Vector512.Max(u, zero)) * vi - vl);
                 var on = Vector512.GreaterThan(u, zero);
                 acc += Vector512.ConditionalSelect(on, p, zero);
                 (Vector512.Load(d + i) - vAlpha * Vector512.ConditionalSelect(on, zero, p)).Store(d + i);
@@ -224,7 +224,7 @@ internal static unsafe class SoftTopKPasses
             {
                 var x = Vector256.Load(s + i);
                 var u = x + va;
-                var p = Vector256.Exp((x - Vector256.Max(u, zero)) * vi - vl);
+                var p = VectorMath.Exp((x - Vector256.Max(u, zero)) * vi - vl);
                 var on = Vector256.GreaterThan(u, zero);
                 acc += Vector256.ConditionalSelect(on, p, zero);
                 (Vector256.Load(d + i) - vAlpha * Vector256.ConditionalSelect(on, zero, p)).Store(d + i);

@@ -1,4 +1,5 @@
 // Generic SIMD helpers: width-agnostic loads/stores and transcendental functions for float and double vectors.
+using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -14,7 +15,7 @@ internal static class VectorMath
         if (typeof(T) == typeof(float))
             return Vector512.Exp(x.AsSingle()).As<float, T>();
         if (typeof(T) == typeof(double))
-            return Vector512.Exp(x.AsDouble()).As<double, T>();
+            return ExpDouble(x.AsDouble()).As<double, T>();
         throw new System.NotSupportedException();
     }
 
@@ -24,12 +25,61 @@ internal static class VectorMath
         if (typeof(T) == typeof(float))
             return Vector256.Exp(x.AsSingle()).As<float, T>();
         if (typeof(T) == typeof(double))
-            return Vector256.Exp(x.AsDouble()).As<double, T>();
+            return ExpDouble(x.AsDouble()).As<double, T>();
         throw new System.NotSupportedException();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Exp<T>(T x) where T : unmanaged, IExponentialFunctions<T> => T.Exp(x);
+
+    /// <summary>y = eˣ over a span (exact aliasing allowed): the vector ladder above, then scalar tails.</summary>
+    public static void Exp<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Maps.Apply(x, y, new ExpMap<T>());
+
+    // NOTE: CoreLib's double Vector256/512.Exp computes a vector holding any lane with |x| > 708 (a mask value such
+    // as −1e10 or double.MinValue, ±∞, NaN) in a fallback whose results for the *other* lanes differ by an ulp
+    // between its precompiled and its re-JIT'd code (.NET 10, measured: a masked softmax row changed bit pattern once
+    // tier-up replaced the code, at an unpredictable point of a run). Only |x| ≤ 700 reaches it here; the other lanes
+    // take Math.Exp (which is 0, ∞ or NaN for them anyway), so every lane is independent of its neighbours and of the
+    // JIT tier. The float version computes lane by lane and needs no guard.
+    private const double VectorExpLimit = 700;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> ExpDouble(Vector512<double> x)
+    {
+        var inRange = Vector512.LessThanOrEqual(Vector512.Abs(x), Vector512.Create(VectorExpLimit)).AsUInt64();
+        if (inRange == Vector512<ulong>.AllBitsSet)
+            return Vector512.Exp(x);
+        var e = Vector512.Exp(Vector512.ConditionalSelect(inRange.AsDouble(), x, Vector512<double>.Zero));
+        for (var i = 0; i < Vector512<double>.Count; i++)
+        {
+            if (inRange.GetElement(i) == 0)
+                e = e.WithElement(i, Math.Exp(x.GetElement(i)));
+        }
+        return e;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> ExpDouble(Vector256<double> x)
+    {
+        var inRange = Vector256.LessThanOrEqual(Vector256.Abs(x), Vector256.Create(VectorExpLimit)).AsUInt64();
+        if (inRange == Vector256<ulong>.AllBitsSet)
+            return Vector256.Exp(x);
+        var e = Vector256.Exp(Vector256.ConditionalSelect(inRange.AsDouble(), x, Vector256<double>.Zero));
+        for (var i = 0; i < Vector256<double>.Count; i++)
+        {
+            if (inRange.GetElement(i) == 0)
+                e = e.WithElement(i, Math.Exp(x.GetElement(i)));
+        }
+        return e;
+    }
+
+    private readonly struct ExpMap<T> : IVectorMap1<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T Apply(T x) => T.Exp(x);
+        public Vector512<T> Apply(Vector512<T> x) => Exp(x);
+        public Vector256<T> Apply(Vector256<T> x) => Exp(x);
+    }
 
     /// <summary>Logistic function 1/(1+e^-x) on a vector (saturates cleanly: e^-x may overflow to +inf).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -110,9 +110,14 @@ public sealed class Router(ParameterBuilder p, ModelConfig config) : Module
         if (fullRows.All(f => f))
             return slotMaskTyped.Contiguous();
 
+        // Full rows keep weight 1 (their λ is discarded below) but still need a positive budget: a row of padding
+        // only (valid 0) next to a routed row would otherwise ask the soft top-k for k = 0.
         var budget = new double[batch];
         for (var b = 0; b < batch; b++)
-            budget[b] = fullRows[b] ? valid[b] : Math.Min(Training ? config.RouterKRatio * perRow[b] : perRow[b], valid[b]);
+        {
+            budget[b] = fullRows[b] ? Math.Max(valid[b], 1)
+                : Math.Min(Training ? config.RouterKRatio * perRow[b] : perRow[b], valid[b]);
+        }
         using var mask = Tensor.FromArray<bool>(context.Mask, new Shape(batch, n), scores.Device);
         using var lambda = Normalise(scores, mask, budget);                      // (B, n)
         using var index = Tensor.FromArray<int>(positions, new Shape(batch, k), scores.Device);
