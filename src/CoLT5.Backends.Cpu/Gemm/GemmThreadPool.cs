@@ -86,6 +86,9 @@ internal static unsafe class GemmThreadPool
             {
                 SpinThenWait(Done, SpinTicks());
                 Done.Reset();
+                // A full fence: the reset must be visible before the count is read again, or a worker's decrement
+                // and Set could fall between the read and a late reset, and the caller would wait forever.
+                Interlocked.MemoryBarrier();
             }
 
             for (int t = 1; t < parts; t++)
