@@ -63,7 +63,7 @@ internal sealed record FreshRun(ModelConfig Config, TrainingOptions Options, Tra
         var task = a.DocLength is { } length ? BuiltInTask.ScaledTask(length) : defaults.Task;
         var spec = TrainingDataSpec.ForRetrieval(options.Seed, task) with
         {
-            RetrievalWarmup = BuiltInTask.WarmupFor(task),
+            RetrievalWarmup = BuiltInTask.WarmupFor(task, options.GradientAccumulation),
         };
         if (a.MaxInputLength is { } maxInput)
         {

@@ -111,13 +111,20 @@ internal static class TrainRunner
         w.WriteLine(double.IsNaN(result.MillisecondsPerStep)
             ? $"time per step: n/a (no steps run; the run was already at step {result.Step})"
             : $"time per step: {result.MillisecondsPerStep:F0} ms ({result.StepsThisRun} steps, " +
-              $"{trainer.Model.Config.Encoder.CliName()} encoder)");
+              $"{trainer.Model.Config.Encoder.CliName()} encoder)" + AfterWarmup(result));
         w.WriteLine($"checkpoint: {result.CheckpointDirectory}");
         w.WriteLine(evaluation is null
             ? "accuracy: n/a (no held-out examples)"
             : $"accuracy: {evaluation.Accuracy:F3}");
         return ExitCodes.Ok;
     }
+
+    /// <summary>The full-length step time, when a length warm-up made the overall mean differ from it.</summary>
+    private static string AfterWarmup(TrainingResult result) =>
+        result.StepsAfterWarmup == 0 || result.StepsAfterWarmup == result.StepsThisRun
+            ? ""
+            : $"; {result.MillisecondsPerStepAfterWarmup:F0} ms over the {result.StepsAfterWarmup} steps " +
+              "after the length warm-up";
 
     /// <summary>True when two paths name the same location (after making them absolute).</summary>
     public static bool SamePath(string a, string b) =>

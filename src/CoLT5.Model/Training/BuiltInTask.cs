@@ -42,7 +42,8 @@ public sealed record BuiltInTaskSettings
 
     /// <summary>
     /// Document-length warm-up before the task's own lengths: short documents first, where attention is not yet
-    /// spread over thousands of tokens and the retrieval heads form quickly (see docs/retrieval-task.md).
+    /// spread over thousands of tokens and the retrieval heads form quickly (see docs/retrieval-task.md). Stages
+    /// count optimizer steps (<see cref="BuiltInTask.WarmupFor"/> turns them into micro-batches).
     /// </summary>
     public IReadOnlyList<RetrievalStage> Warmup { get; init; } =
         [new(300, 64), new(300, 256), new(250, 1024)];
@@ -126,11 +127,14 @@ public static class BuiltInTask
         };
     }
 
-    /// <summary>The defaults' warm-up stages that are shorter than <paramref name="task"/>'s shortest
-    /// document.</summary>
-    public static IReadOnlyList<RetrievalStage> WarmupFor(KeyValueRetrievalOptions task)
+    /// <summary>The defaults' warm-up stages that are shorter than <paramref name="task"/>'s shortest document,
+    /// in micro-batches: each stage's optimizer steps × <paramref name="gradientAccumulation"/>, so the warm-up
+    /// spans the same steps whatever the accumulation.</summary>
+    public static IReadOnlyList<RetrievalStage> WarmupFor(KeyValueRetrievalOptions task, int gradientAccumulation = 1)
     {
         ArgumentNullException.ThrowIfNull(task);
-        return Defaults.Warmup.Where(stage => stage.DocumentLength < task.MinDocumentLength).ToList();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(gradientAccumulation);
+        return Defaults.Warmup.Where(stage => stage.DocumentLength < task.MinDocumentLength)
+            .Select(stage => stage with { Batches = checked(stage.Batches * gradientAccumulation) }).ToList();
     }
 }

@@ -219,6 +219,7 @@ public sealed class Trainer : IDisposable
         var lr = optimizer.LearningRate;
         double lossSum = 0;
         long tokens = 0;
+        var inWarmup = DataPosition < data.WarmupBatches;
         Model.Train();
         using (var scope = DisposeScope.Enter())
         {
@@ -242,7 +243,7 @@ public sealed class Trainer : IDisposable
         var seconds = clock.Elapsed.TotalSeconds;
         trainingSeconds += seconds;
         return new StepResult(Step, lossSum / Options.GradientAccumulation, lr, accumulator.LastGradNorm, tokens,
-            seconds);
+            seconds, inWarmup);
     }
 
     /// <summary>Evaluates the first <see cref="TrainingOptions.EvalSize"/> held-out examples (null when

@@ -16,6 +16,10 @@ public interface ITrainingData
 {
     /// <summary>Micro-batch <paramref name="index"/> (0-based); the same index always gives the same batch.</summary>
     Seq2SeqBatch Batch(long index);
+
+    /// <summary>How many leading micro-batches form a warm-up unlike the rest (e.g. shorter documents); 0 when
+    /// every batch is alike. Used to report the step time at the data's full size.</summary>
+    long WarmupBatches => 0;
 }
 
 /// <summary>
@@ -45,6 +49,9 @@ public sealed class RetrievalTrainingData : ITrainingData
         this.padding = padding ?? new BatchPadding();
         stages = StageTasks(task, warmup ?? []);
     }
+
+    /// <inheritdoc/>
+    public long WarmupBatches => stages.Length == 0 ? 0 : stages[^1].End;
 
     /// <inheritdoc/>
     public Seq2SeqBatch Batch(long index)

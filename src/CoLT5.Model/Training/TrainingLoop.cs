@@ -13,6 +13,8 @@ internal sealed class TrainingLoop(Trainer trainer, string? checkpointDirectory,
     private readonly Stopwatch clock = new();
     private double stepSeconds;
     private long steps;
+    private double afterWarmupSeconds;
+    private long afterWarmupSteps;
     private long tokens;
     private double lossSinceLog;
     private long stepsSinceLog;
@@ -33,6 +35,11 @@ internal sealed class TrainingLoop(Trainer trainer, string? checkpointDirectory,
             last = trainer.TrainStep();
             steps++;
             stepSeconds += last.Seconds;
+            if (!last.InWarmup)
+            {
+                afterWarmupSeconds += last.Seconds;
+                afterWarmupSteps++;
+            }
             tokens += last.Tokens;
             lossSinceLog += last.Loss;
             stepsSinceLog++;
@@ -66,7 +73,8 @@ internal sealed class TrainingLoop(Trainer trainer, string? checkpointDirectory,
         if (checkpointDirectory is not null)
             Save(target);
         return new TrainingResult(trainer.Step, steps, cancelled, last?.Loss ?? double.NaN,
-            steps == 0 ? double.NaN : stepSeconds * 1000 / steps, clock.Elapsed, final, checkpointDirectory);
+            steps == 0 ? double.NaN : stepSeconds * 1000 / steps, clock.Elapsed, final, checkpointDirectory,
+            afterWarmupSteps, afterWarmupSteps == 0 ? double.NaN : afterWarmupSeconds * 1000 / afterWarmupSteps);
     }
 
     private void Save(long target)

@@ -11,8 +11,10 @@ namespace CoLT5.Model.Training;
 /// <param name="GradNorm">Global gradient norm before clipping (null when not clipping).</param>
 /// <param name="Tokens">Real (non-pad) input plus target tokens processed.</param>
 /// <param name="Seconds">Wall time of the step.</param>
+/// <param name="InWarmup">True when a micro-batch came from the data's warm-up
+/// (<see cref="ITrainingData.WarmupBatches"/>).</param>
 public sealed record StepResult(long Step, double Loss, double LearningRate, double? GradNorm, long Tokens,
-    double Seconds);
+    double Seconds, bool InWarmup = false);
 
 /// <summary>A held-out evaluation.</summary>
 /// <param name="Examples">Examples evaluated.</param>
@@ -91,8 +93,12 @@ public sealed record TrainingProgress
 /// <param name="Cancelled">True when cancellation stopped the run early.</param>
 /// <param name="LastLoss">The last step's loss (NaN when no step ran).</param>
 /// <param name="MillisecondsPerStep">Mean wall time of this call's steps (NaN when none ran).</param>
+/// <param name="StepsAfterWarmup">This call's steps outside the data's warm-up.</param>
+/// <param name="MillisecondsPerStepAfterWarmup">Mean wall time of those steps (NaN when none ran): the cost of a
+/// step at the task's full input length, which the overall mean understates when a length warm-up ran.</param>
 /// <param name="Elapsed">Wall time of the call, evaluations and checkpoints included.</param>
 /// <param name="Evaluation">The final held-out evaluation (null when none ran).</param>
 /// <param name="CheckpointDirectory">Where the final checkpoint went (null when none was written).</param>
 public sealed record TrainingResult(long Step, long StepsThisRun, bool Cancelled, double LastLoss,
-    double MillisecondsPerStep, TimeSpan Elapsed, EvaluationResult? Evaluation, string? CheckpointDirectory);
+    double MillisecondsPerStep, TimeSpan Elapsed, EvaluationResult? Evaluation, string? CheckpointDirectory,
+    long StepsAfterWarmup = 0, double MillisecondsPerStepAfterWarmup = double.NaN);

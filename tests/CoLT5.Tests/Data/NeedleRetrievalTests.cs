@@ -74,6 +74,19 @@ public sealed class NeedleRetrievalTests
     }
 
     [Fact]
+    public void BuiltInWarmupSpansTheSameStepsWhateverTheAccumulation()
+    {
+        var task = BuiltInTask.Defaults.Task;
+        var one = BuiltInTask.WarmupFor(task);
+        var four = BuiltInTask.WarmupFor(task, gradientAccumulation: 4);
+        Assert.Equal(BuiltInTask.Defaults.Warmup, one);
+        Assert.Equal(one.Select(s => s.Batches * 4), four.Select(s => s.Batches));
+        Assert.Equal(one.Select(s => s.DocumentLength), four.Select(s => s.DocumentLength));
+        // a shorter task keeps only the stages shorter than its shortest document
+        Assert.All(BuiltInTask.WarmupFor(BuiltInTask.ScaledTask(512)), s => Assert.True(s.DocumentLength < 256));
+    }
+
+    [Fact]
     public void WarmupStagesAreValidated()
     {
         var spec = TrainingDataSpec.ForRetrieval(5, BuiltInTask.Defaults.Task);
