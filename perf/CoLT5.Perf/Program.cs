@@ -1,6 +1,7 @@
-// The perf runner's entry point: `gemm`, `kernels`, `step`, `router`, `peak` or `all`, each checking results before
-// timing (`router`, the fused vs composed soft top-k, runs only when named).
+// The perf runner's entry point: `gemm`, `kernels`, `step`, `router`, `peak`, `layers` or `all`, each checking results
+// before timing (`router`, the fused vs composed soft top-k, and `layers`, the encoder layers, run only when named).
 // Usage: dotnet run -c Release --project perf/CoLT5.Perf -- gemm [--threads N] [--json FILE] [--no-peer] [--quick]
+//        dotnet run -c Release --project perf/CoLT5.Perf -- layers [--layer …] [--n …] [--mode …] [--vs-torch] [--json FILE]
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -21,12 +22,22 @@ public static class Program
         {
             Console.WriteLine("usage: CoLT5.Perf gemm|kernels|step|router|peak|all [--threads N] [--json FILE] " +
                 "[--no-peer] [--quick]");
+            Console.WriteLine("       CoLT5.Perf layers [--layer t5|local|tglobal|colt5[,…]] [--n N[,N…]] " +
+                "[--mode fwd|fwdbwd|both] [--vs-torch] [--json FILE] [--threads N] [--max-gib G]");
             return args.Length == 0 ? 1 : 0;
         }
         var command = args[0];
         var threads = Option(args, "--threads") is { } t ? int.Parse(t, System.Globalization.CultureInfo.InvariantCulture)
             : Environment.ProcessorCount;
         var json = Option(args, "--json");
+        if (command == "layers")
+        {
+            if (Option(args, "--_case") is { } single)
+                return LayerSweep.RunChild(single, threads);
+            Console.WriteLine($"CoLT5.Perf layers: {CpuBackend.DescribeMachine()}, {threads} threads, " +
+                $"load {Harness.LoadAverage()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, .NET {Environment.Version}");
+            return LayerSweep.Run(args, threads);
+        }
         var withPeer = !args.Contains("--no-peer");
         var quick = args.Contains("--quick");
 
@@ -69,7 +80,8 @@ public static class Program
         return results.Any(r => r.Check.StartsWith("FAIL", StringComparison.Ordinal)) ? 1 : 0;
     }
 
-    private static string? Option(string[] args, string name)
+    /// <summary>The value after <paramref name="name"/> in <paramref name="args"/>, or null.</summary>
+    public static string? Option(string[] args, string name)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;

@@ -94,19 +94,8 @@ public static class RouterCase
         var want = Once(DType.Float64, fused: false);
         var fused = Once(DType.Float32, fused: true);
         var composed = Once(DType.Float32, fused: false);
-        var rel = Math.Max(Relative(fused.Lambda, want.Lambda), Relative(fused.Grad, want.Grad));
+        var rel = Math.Max(Checks.RelativeToMax(fused.Lambda, want.Lambda), Checks.RelativeToMax(fused.Grad, want.Grad));
         var check = rel <= 1e-3 ? $"ok rel={rel:E1}" : $"FAIL rel={rel:E1}";
         return (check, fused.Bytes, composed.Bytes);
-    }
-
-    private static double Relative(double[] got, double[] want)
-    {
-        double worst = 0, scale = 0;
-        for (var i = 0; i < want.Length; i++)
-        {
-            worst = Math.Max(worst, Math.Abs(got[i] - want[i]));
-            scale = Math.Max(scale, Math.Abs(want[i]));
-        }
-        return worst / Math.Max(scale, 1e-30);
     }
 }

@@ -26,14 +26,29 @@ public sealed class Encoder : Module
         this.config = config;
         this.embedding = embedding;
         this.dropout = Own(dropout);
-        var block0 = p.Sub("block").Sub(0).Sub("layer").Sub(0);
+        tables = CreateBiasTables(p.Sub("block").Sub(0).Sub("layer").Sub(0), config);
+        foreach (var table in new[] { tables.Main, tables.Global, tables.Light, tables.Heavy })
+        {
+            if (table is not null)
+                Own(table);
+        }
+        for (var i = 0; i < config.NumLayers; i++)
+            layers.Add(Own(new EncoderLayer(p.Sub("block").Sub(i), config, dropout)));
+        finalNorm = Own(new RmsNorm(p.Sub("final_layer_norm"), config.DModel, config.LayerNormEpsilon));
+    }
+
+    /// <summary>The relative-bias tables of the config's encoder type, under block 0's attention sub-layer
+    /// <paramref name="layer0"/> (<c>encoder.block.0.layer.0</c>), drawn with std d^-0.5.</summary>
+    public static EncoderBiasTables CreateBiasTables(ParameterBuilder layer0, ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
         var std = Math.Pow(config.DModel, -0.5);
         RelativeBias Table(string module, string name, int heads) =>
-            Own(new RelativeBias(block0.Sub(module).Sub(name), config.RelativeAttentionNumBuckets, heads,
-                config.RelativeAttentionMaxDistance, std));
+            new(layer0.Sub(module).Sub(name), config.RelativeAttentionNumBuckets, heads,
+                config.RelativeAttentionMaxDistance, std);
         var type = config.Encoder;
         var attention = EncoderLayer.AttentionName(type);
-        tables = type switch
+        return type switch
         {
             EncoderType.T5 or EncoderType.LongT5Local =>
                 new EncoderBiasTables(Table(attention, "relative_attention_bias", config.NumHeads), null, null, null),
@@ -44,9 +59,6 @@ public sealed class Encoder : Module
                 Table("LightAttention", "relative_attention_bias", config.LightHeads),
                 Table("HeavyAttention", "relative_attention_bias", config.HeavyHeads)),
         };
-        for (var i = 0; i < config.NumLayers; i++)
-            layers.Add(Own(new EncoderLayer(p.Sub("block").Sub(i), config, dropout)));
-        finalNorm = Own(new RmsNorm(p.Sub("final_layer_norm"), config.DModel, config.LayerNormEpsilon));
     }
 
     /// <summary>ids (B, n) int32 and the padding mask (B·n, true = real) → hidden states (B, n, d).</summary>

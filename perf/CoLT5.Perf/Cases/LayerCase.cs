@@ -1,0 +1,170 @@
+// One encoder layer case of `layers`, run inside its own child process: builds a T5 / LongT5-local /
+// LongT5-TGlobal / CoLT5 layer at the PyTorch peer's sizes, checks float32 against float64 on a short input,
+// then times forward (eval, no grad) or forward+backward (train, gradient into the input and every parameter).
+using System;
+using System.Linq;
+using CoLT5.Backends.Cpu;
+using CoLT5.Model.Configuration;
+using CoLT5.Model.Layers;
+using CoLT5.Nn;
+using CoLT5.Nn.Modules;
+using CoLT5.Tensors;
+using CoLT5.Tensors.Memory;
+using CoLT5.Tensors.Random;
+
+namespace CoLT5.Perf.Cases;
+
+/// <summary>The layers `layers` knows, by the peer's names.</summary>
+public static class LayerKinds
+{
+    public static readonly string[] All = ["t5", "local", "tglobal", "colt5"];
+
+    /// <summary>
+    /// One layer of the peer's shape (../shared/peers/torch-layers): d 512, 8 heads × 64, gated-GELU d_ff 2048,
+    /// local radius 127, TGlobal blocks of 16; CoLT5 with 8 light + 8 heavy heads, light FF 1024, heavy FF 8192,
+    /// m = q = n/16 and v = n/8 routed tokens, router ε 1 and 50 iterations.
+    /// </summary>
+    public static ModelConfig Config(string layer) => new ModelConfig
+    {
+        VocabSize = 384,
+        DModel = 512,
+        DKv = 64,
+        DFf = 2048,
+        NumHeads = 8,
+        NumLayers = 1,
+        NumDecoderLayers = 1,
+        LocalRadius = 127,
+        GlobalBlockSize = 16,
+        LightHeads = 8,
+        HeavyHeads = 8,
+        DFfLight = 1024,
+        DFfHeavy = 8192,
+        RoutedFfTokens = 1.0 / 16,
+        RoutedQTokens = 1.0 / 16,
+        RoutedKvTokens = 1.0 / 8,
+    }.WithEncoder(layer);
+
+    /// <summary>Memory our current implementation needs for a case, in GiB (a guard against out-of-memory kills):
+    /// full attention holds (H, n, n) bias, logits and probabilities, twice that with gradients.</summary>
+    public static double EstimateGiB(string layer, int n, bool backward)
+    {
+        const double baseGiB = 1.0;
+        if (layer != "t5")
+            return baseGiB + n * 512.0 * 4 * (backward ? 120 : 40) / (1 << 30);
+        var square = 8.0 * n * n * 4 / (1 << 30);
+        return baseGiB + square * (backward ? 6 : 3);
+    }
+}
+
+/// <summary>The child-process side of a layer case.</summary>
+public static class LayerCase
+{
+    private const int CheckLength = 512;
+
+    public static LayerResult Run(string layer, int n, string mode, int threads)
+    {
+        CpuBackend.Threads = threads;
+        var backward = mode == "fwdbwd";
+        var check = Check(layer, backward);
+        var config = LayerKinds.Config(layer);
+        using var store = new ParameterStore(DType.Float32, Device.Cpu, new Generator(1));
+        var (module, tables) = Build(store, config);
+        using var x = Tensor.RandN(new Shape(1, n, config.DModel), new Generator(2));
+        using var upstream = Tensor.RandN(new Shape(1, n, config.DModel), new Generator(3));
+        var mask = Enumerable.Repeat(true, n).ToArray();
+        Action step = backward
+            ? () => ForwardBackward(module, tables, config, store, x, upstream, mask)
+            : () => ForwardOnly(module, tables, config, x, mask);
+        var (timing, _) = Harness.Measure(step, minRuns: 5, minSeconds: 2, warmup: 1, maxRuns: 50);
+        return new LayerResult
+        {
+            Name = layer,
+            N = n,
+            Mode = mode,
+            Threads = threads,
+            MedianMs = timing.MedianMs,
+            MinMs = timing.MinMs,
+            MaxMs = timing.MaxMs,
+            Runs = timing.Runs,
+            PeakRssMb = Harness.PeakRssMb(),
+            AllocBytesPerCall = timing.AllocBytesPerCall,
+            PageFaultsPerCall = timing.PageFaultsPerCall,
+            Check = check,
+        };
+    }
+
+    private static (EncoderLayer Layer, EncoderBiasTables Tables) Build(ParameterStore store, ModelConfig config)
+    {
+        var block = store.Root("encoder.block.0");
+        var tables = Encoder.CreateBiasTables(block.Sub("layer").Sub(0), config);
+        return (new EncoderLayer(block, config, new Dropout(0, new Generator(0))), tables);
+    }
+
+    private static void ForwardOnly(EncoderLayer layer, EncoderBiasTables tables, ModelConfig config, Tensor x,
+        bool[] mask)
+    {
+        using var scope = DisposeScope.Enter();
+        using var noGrad = Tensor.NoGrad();
+        layer.Eval();
+        using var context = EncoderContext.Build(config, mask, 1, x.Shape[1], tables, x.DType, x.Device);
+        layer.Forward(x, context);
+    }
+
+    private static void ForwardBackward(EncoderLayer layer, EncoderBiasTables tables, ModelConfig config,
+        ParameterStore store, Tensor x, Tensor upstream, bool[] mask)
+    {
+        using var scope = DisposeScope.Enter();
+        layer.Train();
+        store.ZeroGrad();
+        var input = x.Detach();
+        input.RequiresGrad = true;
+        using var context = EncoderContext.Build(config, mask, 1, x.Shape[1], tables, x.DType, x.Device);
+        layer.Forward(input, context).Backward(upstream);
+    }
+
+    // The same layer in float32 and float64 (identical weights) on a 512-token input: the output, and for
+    // fwdbwd the input gradient and every parameter gradient, relative to each tensor's largest magnitude.
+    private static string Check(string layer, bool backward)
+    {
+        var config = LayerKinds.Config(layer);
+        using var store32 = new ParameterStore(DType.Float32, Device.Cpu, new Generator(1));
+        var (layer32, tables32) = Build(store32, config);
+        using var store64 = new ParameterStore(DType.Float64, Device.Cpu, new Generator(1));
+        using (Tensor.NoGrad())
+        {
+            foreach (var (name, tensor) in store32.Parameters)
+                store64.Add(name, tensor.To(DType.Float64));
+        }
+        var (layer64, tables64) = Build(store64, config);
+        using var x32 = Tensor.RandN(new Shape(1, CheckLength, config.DModel), new Generator(2));
+        using var up32 = Tensor.RandN(new Shape(1, CheckLength, config.DModel), new Generator(3));
+        var mask = Enumerable.Repeat(true, CheckLength).ToArray();
+
+        double worst = 0;
+        var got = Once(layer32, tables32, store32, x32, up32);
+        var want = Once(layer64, tables64, store64, x32, up32);
+        for (var i = 0; i < want.Length; i++)
+            worst = Math.Max(worst, Checks.RelativeToMax(got[i], want[i]));
+        return worst <= 1e-4 ? $"ok rel={worst:E1}" : $"FAIL rel={worst:E1}";
+
+        double[][] Once(EncoderLayer module, EncoderBiasTables tables, ParameterStore store, Tensor x, Tensor up)
+        {
+            using var scope = DisposeScope.Enter();
+            var input = x.DType == store.DType ? x.Detach() : x.To(store.DType);
+            input.RequiresGrad = backward;
+            using var context = EncoderContext.Build(config, mask, 1, CheckLength, tables, store.DType, Device.Cpu);
+            if (!backward)
+            {
+                using var noGrad = Tensor.NoGrad();
+                module.Eval();
+                return [module.Forward(input, context).ToDoubleArray()];
+            }
+            module.Train();
+            store.ZeroGrad();
+            var y = module.Forward(input, context);
+            y.Backward(up.To(store.DType));
+            return [y.ToDoubleArray(), input.Grad!.ToDoubleArray(),
+                .. store.Parameters.Where(p => p.Tensor.Grad is not null).Select(p => p.Tensor.Grad!.ToDoubleArray())];
+        }
+    }
+}
