@@ -114,7 +114,11 @@ public static class LayerSweep
         if (estimate > maxGiB)
             return new LayerResult
             {
-                Name = layer, N = n, Mode = mode, Threads = threads, Check = "skipped",
+                Name = layer,
+                N = n,
+                Mode = mode,
+                Threads = threads,
+                Check = "skipped",
                 Note = $"estimated {estimate:F1} GiB > --max-gib {maxGiB:G}",
             };
         var (command, prefix) = SelfCommand();
@@ -138,7 +142,11 @@ public static class LayerSweep
         var tail = stderr.Result.Trim().Split('\n').FirstOrDefault() ?? "";       // the exception's message
         return new LayerResult
         {
-            Name = layer, N = n, Mode = mode, Threads = threads, Check = "FAIL",
+            Name = layer,
+            N = n,
+            Mode = mode,
+            Threads = threads,
+            Check = "FAIL",
             Note = $"{why}: {tail[..Math.Min(tail.Length, 160)]}",
         };
     }
