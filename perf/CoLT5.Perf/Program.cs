@@ -23,7 +23,7 @@ public static class Program
             Console.WriteLine("usage: CoLT5.Perf gemm|kernels|step|router|peak|all [--threads N] [--json FILE] " +
                 "[--no-peer] [--quick]");
             Console.WriteLine("       CoLT5.Perf layers [--layer t5|local|tglobal|colt5[,…]] [--n N[,N…]] " +
-                "[--mode fwd|fwdbwd|both] [--vs-torch] [--json FILE] [--threads N] [--max-gib G]");
+                "[--mode fwd|fwdbwd|both] [--vs-torch] [--json FILE] [--svg PREFIX] [--threads N] [--max-gib G]");
             return args.Length == 0 ? 1 : 0;
         }
         var command = args[0];
@@ -34,7 +34,7 @@ public static class Program
         {
             if (Option(args, "--_case") is { } single)
                 return LayerSweep.RunChild(single, threads);
-            Console.WriteLine($"CoLT5.Perf layers: {CpuBackend.DescribeMachine()}, {threads} threads, " +
+            Console.WriteLine($"CoLT5.Perf layers: {CpuBackend.DescribeMachine()}, " +
                 $"load {Harness.LoadAverage()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, .NET {Environment.Version}");
             return LayerSweep.Run(args, threads);
         }

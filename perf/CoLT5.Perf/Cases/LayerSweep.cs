@@ -1,7 +1,8 @@
 // The `layers` command: every (layer, n, mode) case in its own child process (so each peak RSS is its own and an
 // out-of-memory kill ends only that case), each followed by the same case of the PyTorch peer when --vs-torch.
 // Usage: layers [--layer t5|local|tglobal|colt5[,…]] [--n N[,N…]] [--mode fwd|fwdbwd|both] [--vs-torch]
-//        [--json FILE] [--threads N] [--max-gib G]
+//        [--json FILE] [--svg PREFIX] [--threads N] [--max-gib G]
+//        layers --from-json FILE --svg PREFIX   (re-plots a saved run without measuring)
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -59,6 +60,7 @@ public static class LayerSweep
             .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var modeOption = Program.Option(args, "--mode") ?? "both";
         var json = Program.Option(args, "--json");
+        var svg = Program.Option(args, "--svg");
         var vsTorch = args.Contains("--vs-torch");
         var maxGiB = Program.Option(args, "--max-gib") is { } g ? double.Parse(g, CultureInfo.InvariantCulture) : 12;
         if (layers.FirstOrDefault(l => !LayerKinds.All.Contains(l)) is { } unknown)
@@ -76,6 +78,13 @@ public static class LayerSweep
                 return Usage($"--vs-torch: {why}");
         }
 
+        if (Program.Option(args, "--from-json") is { } saved)
+        {
+            var loaded = JsonSerializer.Deserialize<List<LayerResult>>(File.ReadAllText(saved)) ?? [];
+            Plot(loaded, svg ?? Path.ChangeExtension(saved, null), [.. loaded.Select(r => r.Mode).Distinct()],
+                loaded.FirstOrDefault()?.Threads ?? threads);
+            return 0;
+        }
         var results = new List<LayerResult>();
         foreach (var layer in layers)
         {
@@ -99,7 +108,21 @@ public static class LayerSweep
             Console.WriteLine(Row(r));
         if (json is not null)
             Console.WriteLine($"wrote {json}");
+        if (svg is not null)
+            Plot(results, svg, modes, threads);
         return results.Any(r => r.Check.StartsWith("FAIL", StringComparison.Ordinal)) ? 1 : 0;
+    }
+
+    // One chart per mode; the FLOP model uses the FMA peak measured now on `threads` threads.
+    private static void Plot(List<LayerResult> results, string prefix, string[] modes, int threads)
+    {
+        var peak = FmaPeak.Measure(threads);
+        foreach (var mode in modes)
+        {
+            var path = $"{prefix}-{mode}.svg";
+            LayerPlots.Write(path, results.Where(r => r.Mode == mode).ToList(), mode, threads, peak);
+            Console.WriteLine($"wrote {path} (FLOP model at the measured FMA peak, {peak:F0} GFLOP/s)");
+        }
     }
 
     private static int Usage(string message)
