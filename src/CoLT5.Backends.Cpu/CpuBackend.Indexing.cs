@@ -82,6 +82,20 @@ public sealed unsafe partial class CpuBackend
             var inner = x.Shape.Product(axis + 1, x.Rank);
             long n = x.Shape[axis], k = index.Shape[0];
             long xo = x.Offset, yo = y.Offset;
+            if (inner == 1 && elem is 4 or 8)
+            {
+                // one element per index (the last axis): a plain gather loop, no copy call per element
+                var source = px + xo * elem;
+                var target = py + yo * elem;
+                CpuParallel.For(outer * k, 1, (lo, hi) =>
+                {
+                    if (elem == 4)
+                        GatherLastAxis((int*)source, (int*)target, idx + ioff, istride, n, k, lo, hi);
+                    else
+                        GatherLastAxis((long*)source, (long*)target, idx + ioff, istride, n, k, lo, hi);
+                });
+                return;
+            }
             var bytes = inner * elem;
             CpuParallel.For(outer * k, inner, (lo, hi) =>
             {
@@ -103,6 +117,23 @@ public sealed unsafe partial class CpuBackend
                 walker.MoveNext();
             var row = idx[ioff + walker.Coordinates[axis] * istride];
             Buffer.MemoryCopy(px + (walker.Offsets[0] + row * axisStride) * elem, py + walker.Offsets[1] * elem, elem, elem);
+        }
+    }
+
+    // y[o, j] = x[o, idx[j]] for items lo … hi − 1 of the flattened (outer, k) output; T only carries the bits.
+    private static void GatherLastAxis<T>(T* x, T* y, int* idx, long istride, long n, long k, long lo, long hi)
+        where T : unmanaged
+    {
+        long o = lo / k, j = lo % k;
+        var row = x + o * n;
+        for (var item = lo; item < hi; item++)
+        {
+            y[item] = row[idx[j * istride]];
+            if (++j == k)
+            {
+                j = 0;
+                row += n;
+            }
         }
     }
 

@@ -46,7 +46,7 @@ public sealed class EncoderContext : IDisposable
     /// <summary>Number of local blocks.</summary>
     public int Blocks { get; }
 
-    /// <summary>T5: (B, H, n, n) relative bias plus key padding mask.</summary>
+    /// <summary>T5: (B, H, n, n) relative bias plus key padding mask; (1, H, n, n) when no token is padding.</summary>
     public Tensor? FullBias { get; private set; }
 
     /// <summary>Local / transient-global / CoLT5-light: (B, nb, H, bl, 3bl[+G]) bias plus masks.</summary>
@@ -98,9 +98,12 @@ public sealed class EncoderContext : IDisposable
         return context;
     }
 
-    // T5: bias (1, H, n, n) + (1 − mask)·min over keys (Hugging Face's extended attention mask).
+    // T5: bias (1, H, n, n) + (1 − mask)·min over keys (Hugging Face's extended attention mask); without padding
+    // the mask adds nothing and the (1, H, n, n) sum is not built.
     private Tensor BuildFull(RelativeBias table, DType dtype, Device device)
     {
+        if (Array.TrueForAll(Mask, real => real))
+            return table.Full(Length, Length, bidirectional: true);
         using var bias = table.Full(Length, Length, bidirectional: true);
         using var keys = MaskTensor(Mask, [Batch, 1, 1, Length], device);
         using var additive = Additive(keys, dtype, MinValue(dtype));
@@ -164,15 +167,23 @@ public sealed class EncoderContext : IDisposable
         }
         using var localBias = BuildLocal(local, dtype, device);                                  // (B, nb, H, bl, 3bl)
         using var sideBias = global.FromOffsets(relative, Batch, n, globals, bidirectional: true);   // (B, H, n, G)
-        using var sideMask = MaskTensor(sideAllowed, [Batch, 1, n, globals], device);
-        using var sideAdditive = Additive(sideMask, dtype, MaskValue);
-        using var side = sideBias + sideAdditive;
+        using var side = Array.TrueForAll(sideAllowed, allowed => allowed)
+            ? sideBias.Contiguous()                                   // every global token is real: nothing to mask
+            : MaskedSide(sideBias, sideAllowed, dtype, device);
         using var sideSeq = side.Permute(0, 2, 1, 3);                                             // (B, n, H, G)
         using var sideBlocks = LocalBlocks.Split(sideSeq, BlockLen);                               // (B, nb, bl, H, G)
         using var sideByHead = sideBlocks.Permute(0, 1, 3, 2, 4);                                  // (B, nb, H, bl, G)
         int heads = local.Table.Shape[1];
         using var localFull = localBias.Expand(Batch, Blocks, heads, BlockLen, 3 * BlockLen);
         return Tensor.Cat([localFull, sideByHead], 4);
+    }
+
+    // The side bias (B, H, n, G) plus −1e10 towards global tokens that hold no real token.
+    private Tensor MaskedSide(Tensor sideBias, bool[] sideAllowed, DType dtype, Device device)
+    {
+        using var sideMask = MaskTensor(sideAllowed, [Batch, 1, Length, GlobalLength], device);
+        using var sideAdditive = Additive(sideMask, dtype, MaskValue);
+        return sideBias + sideAdditive;
     }
 
     private static Tensor MaskTensor(bool[] values, int[] shape, Device device) =>

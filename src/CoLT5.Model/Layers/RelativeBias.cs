@@ -1,6 +1,8 @@
 // A T5 relative-position bias table (buckets × heads), owned by a stack's first layer and shared by all layers,
 // expanded into bias tensors for full, causal, blocked-local, side (global) and routed attention.
 using System;
+using System.Buffers;
+using System.Linq;
 using CoLT5.Nn;
 using CoLT5.Nn.Functional;
 using CoLT5.Nn.Modules;
@@ -45,22 +47,36 @@ public sealed class RelativeBias(ParameterBuilder p, int buckets, int heads, int
     public Tensor FromOffsets(int[] relative, int batch, int q, int k, bool bidirectional)
     {
         ArgumentNullException.ThrowIfNull(relative);
-        var ids = new int[relative.Length];
-        for (var i = 0; i < ids.Length; i++)
-            ids[i] = Bucket(relative[i], bidirectional);
-        using var bias = Lookup(ids, [batch, q, k]);                // (H, B, q, k)
-        return bias.Transpose(0, 1);
+        // bucket each distinct offset once (offsets span a small range: ±n/g for global tokens, ±n in general);
+        // no offsets at all (fewer tokens than one global block) gives an empty bias
+        int low = relative.Length == 0 ? 0 : relative.Min(), high = relative.Length == 0 ? -1 : relative.Max();
+        var perOffset = new int[checked(high - low + 1)];
+        for (var r = 0; r < perOffset.Length; r++)
+            perOffset[r] = Bucket(low + r, bidirectional);
+        var ids = ArrayPool<int>.Shared.Rent(relative.Length);
+        try
+        {
+            for (var i = 0; i < relative.Length; i++)
+                ids[i] = perOffset[relative[i] - low];
+            using var bias = Lookup(ids.AsSpan(0, relative.Length), [batch, q, k]);    // (H, B, q, k)
+            return bias.Transpose(0, 1);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(ids);
+        }
     }
 
     private int Bucket(int relative, bool bidirectional) =>
         RelativePosition.Bucket(relative, bidirectional, Table.Shape[0], MaxDistance);
 
-    // Rows of the table at the bucket ids, heads first: (H, shape...).
-    private Tensor Lookup(int[] ids, int[] shape)
+    // The table at the bucket ids, heads first: (H, shape...), one contiguous gather per head.
+    private Tensor Lookup(ReadOnlySpan<int> ids, int[] shape)
     {
         using var index = Tensor.FromArray<int>(ids, new Shape(ids.Length), Table.Device);
-        using var rows = Table.IndexSelect(0, index);               // (N, H)
-        using var heads = rows.Transpose(0, 1);                     // (H, N)
-        return heads.Reshape([Table.Shape[1], .. shape]);
+        using var transposed = Table.Transpose(0, 1);
+        using var byHead = transposed.Contiguous();                 // (H, buckets)
+        using var rows = byHead.IndexSelect(1, index);              // (H, N)
+        return rows.Reshape([Table.Shape[1], .. shape]);
     }
 }

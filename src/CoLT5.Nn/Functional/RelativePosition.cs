@@ -1,6 +1,7 @@
 // T5 relative position buckets (exact for short distances, logarithmic up to max_distance) and the per-head bias
 // tensor built from a learned (buckets × heads) table.
 using System;
+using System.Buffers;
 using CoLT5.Tensors;
 
 namespace CoLT5.Nn.Functional;
@@ -39,16 +40,31 @@ public static class RelativePosition
 
     /// <summary>Bucket ids (int32) for every (query i, key j) pair: (qLen, kLen), using key − query offsets
     /// <paramref name="queryOffset"/> for the first query (decoding steps start later than 0).</summary>
+    /// <remarks>The bucket depends only on j − i, so each of the qLen + kLen − 1 offsets is bucketed once and row i
+    /// is a contiguous slice of that per-offset list (no logarithm per pair).</remarks>
     public static Tensor Buckets(int qLen, int kLen, bool bidirectional, int numBuckets = 32, int maxDistance = 128,
         int queryOffset = 0, Device? device = null)
     {
-        var ids = new int[qLen * kLen];
-        for (var i = 0; i < qLen; i++)
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(qLen);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kLen);
+        var count = checked(qLen * kLen);
+        // offset j − (i + queryOffset) of row i, column j sits at index j + (qLen − 1 − i) of perOffset
+        var lowest = -(qLen - 1 + queryOffset);
+        var perOffset = ArrayPool<int>.Shared.Rent(qLen + kLen - 1);
+        var ids = ArrayPool<int>.Shared.Rent(count);
+        try
         {
-            for (var j = 0; j < kLen; j++)
-                ids[i * kLen + j] = Bucket(j - (i + queryOffset), bidirectional, numBuckets, maxDistance);
+            for (var r = 0; r < qLen + kLen - 1; r++)
+                perOffset[r] = Bucket(lowest + r, bidirectional, numBuckets, maxDistance);
+            for (var i = 0; i < qLen; i++)
+                perOffset.AsSpan(qLen - 1 - i, kLen).CopyTo(ids.AsSpan(i * kLen, kLen));
+            return Tensor.FromArray<int>(ids.AsSpan(0, count), new Shape(qLen, kLen), device);
         }
-        return Tensor.FromArray<int>(ids, new Shape(qLen, kLen), device);
+        finally
+        {
+            ArrayPool<int>.Shared.Return(ids);
+            ArrayPool<int>.Shared.Return(perOffset);
+        }
     }
 
     /// <summary>
@@ -63,8 +79,9 @@ public static class RelativePosition
             throw new InvalidShapeException("position_bias", table.Shape, "the table must be (buckets, heads)");
         using var buckets = Buckets(qLen, kLen, bidirectional, table.Shape[0], maxDistance, queryOffset, table.Device);
         using var flat = buckets.Reshape(-1);
-        using var rows = table.IndexSelect(0, flat);                    // (q·k, heads)
-        using var grid = rows.Reshape(qLen, kLen, table.Shape[1]);      // (q, k, heads)
-        return grid.Permute(2, 0, 1);                                   // (heads, q, k)
+        using var transposed = table.Transpose(0, 1);
+        using var byHead = transposed.Contiguous();                     // (heads, buckets), a tiny copy
+        using var rows = byHead.IndexSelect(1, flat);                   // (heads, q·k): one gather per head
+        return rows.Reshape(table.Shape[1], qLen, kLen);                // (heads, q, k)
     }
 }
