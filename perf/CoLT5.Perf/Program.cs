@@ -1,5 +1,6 @@
-// The perf runner's entry point: `gemm`, `kernels`, `step`, `router`, `peak`, `layers` or `all`, each checking results
-// before timing (`router`, the fused vs composed soft top-k, and `layers`, the encoder layers, run only when named).
+// The perf runner's entry point: `gemm`, `kernels`, `step`, `router`, `peak`, `layers`, `encoders` or `all`, each checking results
+// before timing (`router`, the fused vs composed soft top-k, `layers`, one encoder layer, and `encoders`, whole
+// encoder stacks, run only when named).
 // Usage: dotnet run -c Release --project perf/CoLT5.Perf -- gemm [--threads N] [--json FILE] [--no-peer] [--quick]
 //        dotnet run -c Release --project perf/CoLT5.Perf -- layers [--layer …] [--n …] [--mode …] [--vs-torch] [--json FILE]
 using System;
@@ -22,6 +23,8 @@ public static class Program
         {
             Console.WriteLine("usage: CoLT5.Perf gemm|kernels|step|router|peak|all [--threads N] [--json FILE] " +
                 "[--no-peer] [--quick]");
+            Console.WriteLine("       CoLT5.Perf encoders [--preset tiny|small|base] [--encoder colt5,longt5-tglobal,…] " +
+                "[--n N[,N…]] [--json FILE] [--threads N] [--max-gib G]");
             Console.WriteLine("       CoLT5.Perf layers [--layer t5|local|tglobal|colt5[,…]] [--n N[,N…]] " +
                 "[--mode fwd|fwdbwd|both] [--vs-torch] [--json FILE] [--svg PREFIX] [--threads N] [--max-gib G]");
             return args.Length == 0 ? 1 : 0;
@@ -30,6 +33,13 @@ public static class Program
         var threads = Option(args, "--threads") is { } t ? int.Parse(t, System.Globalization.CultureInfo.InvariantCulture)
             : Environment.ProcessorCount;
         var json = Option(args, "--json");
+        if (command == "encoders")
+        {
+            if (Option(args, "--_case") is null)
+                Console.WriteLine($"CoLT5.Perf encoders: {CpuBackend.DescribeMachine()}, load {Harness.LoadAverage()}, " +
+                    $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, .NET {Environment.Version}");
+            return EncoderSweep.Run(args, threads);
+        }
         if (command == "layers")
         {
             if (Option(args, "--_case") is { } single)

@@ -5,7 +5,6 @@
 //        layers --from-json FILE --svg PREFIX   (re-plots a saved run without measuring)
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -37,7 +36,6 @@ public sealed record LayerResult
 
 public static class LayerSweep
 {
-    private const string ResultPrefix = "RESULT ";
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
@@ -49,7 +47,7 @@ public static class LayerSweep
     {
         var parts = spec.Split(':');
         var result = LayerCase.Run(parts[0], int.Parse(parts[1], CultureInfo.InvariantCulture), parts[2], threads);
-        Console.WriteLine(ResultPrefix + JsonSerializer.Serialize(result));
+        ChildCase.Emit(result);
         return 0;
     }
 
@@ -144,43 +142,12 @@ public static class LayerSweep
                 Check = "skipped",
                 Note = $"estimated {estimate:F1} GiB > --max-gib {maxGiB:G}",
             };
-        var (command, prefix) = SelfCommand();
-        var start = new ProcessStartInfo(command)
+        var result = ChildCase.Run<LayerResult>(["layers", "--_case", $"{layer}:{n}:{mode}", "--threads",
+            threads.ToString(CultureInfo.InvariantCulture)], out var failure);
+        return result ?? new LayerResult
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
+            Name = layer, N = n, Mode = mode, Threads = threads, Check = "FAIL", Note = failure,
         };
-        foreach (var a in prefix.Concat(["layers", "--_case", $"{layer}:{n}:{mode}", "--threads",
-                     threads.ToString(CultureInfo.InvariantCulture)]))
-            start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        var line = stdout.Split('\n').FirstOrDefault(l => l.StartsWith(ResultPrefix, StringComparison.Ordinal));
-        if (process.ExitCode == 0 && line is not null)
-            return JsonSerializer.Deserialize<LayerResult>(line[ResultPrefix.Length..])!;
-        var why = process.ExitCode is 137 or -9 ? "killed (out of memory?)" : $"exit {process.ExitCode}";
-        var tail = stderr.Result.Trim().Split('\n').FirstOrDefault() ?? "";       // the exception's message
-        return new LayerResult
-        {
-            Name = layer,
-            N = n,
-            Mode = mode,
-            Threads = threads,
-            Check = "FAIL",
-            Note = $"{why}: {tail[..Math.Min(tail.Length, 160)]}",
-        };
-    }
-
-    // How to start this program again: the apphost itself, or `dotnet CoLT5.Perf.dll`.
-    private static (string Command, string[] Prefix) SelfCommand()
-    {
-        var process = Environment.ProcessPath!;
-        return Path.GetFileNameWithoutExtension(process) == "dotnet"
-            ? (process, [typeof(LayerSweep).Assembly.Location])
-            : (process, []);
     }
 
     private static void WriteJson(List<LayerResult> results, string path)
