@@ -5,6 +5,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using CoLT5.Backends.Cpu.Memory;
 
 namespace CoLT5.Perf;
 
@@ -70,6 +71,25 @@ public static class Harness
         }
     }
 
+    /// <summary>
+    /// Releases the memory pool's retained blocks and the GC's garbage, then restarts the kernel's peak-RSS count
+    /// (writing 5 to /proc/self/clear_refs), so <see cref="PeakRssMb"/> measures only what follows.
+    /// </summary>
+    public static void ResetPeakRss()
+    {
+        HostMemoryPool.Shared.Trim();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // not Linux, or not permitted: the peak then includes what came before
+        }
+    }
+
     /// <summary>Peak resident set size in MiB (VmHWM).</summary>
     public static double PeakRssMb()
     {
@@ -77,8 +97,9 @@ public static class Harness
         {
             foreach (var line in File.ReadLines("/proc/self/status"))
             {
+                // "VmHWM:\t   1234 kB": a tab, then padding spaces only while the number is short
                 if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
+                    return double.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1],
                         System.Globalization.CultureInfo.InvariantCulture) / 1024;
             }
         }
