@@ -91,15 +91,25 @@ public static class EncoderSweep
                 var result = estimate > maxGiB
                     ? new EncoderResult
                     {
-                        Preset = preset, Encoder = encoder, N = n, Threads = threads, Flops = Flops(config, n),
-                        Check = "skipped", Note = $"estimated {estimate:F1} GiB > --max-gib {maxGiB:G}",
+                        Preset = preset,
+                        Encoder = encoder,
+                        N = n,
+                        Threads = threads,
+                        Flops = Flops(config, n),
+                        Check = "skipped",
+                        Note = $"estimated {estimate:F1} GiB > --max-gib {maxGiB:G}",
                     }
                     : ChildCase.Run<EncoderResult>(["encoders", "--_case", $"{preset}:{encoder}:{n}", "--threads",
                         threads.ToString(CultureInfo.InvariantCulture)], out var failure) ?? new EncoderResult
-                    {
-                        Preset = preset, Encoder = encoder, N = n, Threads = threads, Flops = Flops(config, n),
-                        Check = "FAIL", Note = failure,
-                    };
+                        {
+                            Preset = preset,
+                            Encoder = encoder,
+                            N = n,
+                            Threads = threads,
+                            Flops = Flops(config, n),
+                            Check = "FAIL",
+                            Note = failure,
+                        };
                 results.Add(result);
                 Console.WriteLine(Row(result));
                 if (json is not null)
@@ -132,9 +142,17 @@ public static class EncoderSweep
         }, minRuns: 5, minSeconds: 0, warmup: 1, maxRuns: 5);
         return new EncoderResult
         {
-            Preset = preset, Encoder = encoderName, N = n, Threads = threads,
-            MedianMs = timing.MedianMs, MinMs = timing.MinMs, MaxMs = timing.MaxMs, Runs = timing.Runs,
-            Flops = Flops(config, n), PeakRssMb = Harness.PeakRssMb(), Check = check,
+            Preset = preset,
+            Encoder = encoderName,
+            N = n,
+            Threads = threads,
+            MedianMs = timing.MedianMs,
+            MinMs = timing.MinMs,
+            MaxMs = timing.MaxMs,
+            Runs = timing.Runs,
+            Flops = Flops(config, n),
+            PeakRssMb = Harness.PeakRssMb(),
+            Check = check,
         };
     }
 

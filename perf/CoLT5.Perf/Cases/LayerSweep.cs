@@ -146,7 +146,12 @@ public static class LayerSweep
             threads.ToString(CultureInfo.InvariantCulture)], out var failure);
         return result ?? new LayerResult
         {
-            Name = layer, N = n, Mode = mode, Threads = threads, Check = "FAIL", Note = failure,
+            Name = layer,
+            N = n,
+            Mode = mode,
+            Threads = threads,
+            Check = "FAIL",
+            Note = failure,
         };
     }
 
