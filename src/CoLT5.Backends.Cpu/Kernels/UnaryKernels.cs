@@ -27,7 +27,7 @@ internal static class UnaryKernels
             case UnaryOp.Rsqrt: TensorPrimitives.ReciprocalSqrt(x, y); break;
             case UnaryOp.Pow: Pow(x, y, p.A); break;
             case UnaryOp.Tanh: TensorPrimitives.Tanh(x, y); break;
-            case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, y); break;
+            case UnaryOp.Sigmoid: Sigmoid(x, y); break;
             case UnaryOp.Relu: Maps.Apply(x, y, new ReluMap<T>()); break;
             case UnaryOp.GeluTanh: Maps.Apply(x, y, new GeluMap<T>()); break;
             case UnaryOp.Abs: TensorPrimitives.Abs(x, y); break;
@@ -46,6 +46,16 @@ internal static class UnaryKernels
             case UnaryOp.Square: TensorPrimitives.Multiply(x, x, y); break;
             default: throw new NotSupportedException($"unary op {op}");
         }
+    }
+
+    // σ(x) = 1 / (1 + e^−x) over the lane-independent exp: TensorPrimitives.Sigmoid gives an element other bits in a
+    // vector lane than in the scalar tail (e.g. float64 σ(−19)), so results depended on the element's position.
+    private static void Sigmoid<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        TensorPrimitives.Negate(x, y);
+        VectorMath.Exp(y, y);
+        TensorPrimitives.Add(y, T.One, y);
+        TensorPrimitives.Divide(T.One, y, y);
     }
 
     /// <summary>dx = dy · op′. <paramref name="x"/> is the op's input where the derivative needs it, <paramref name="y"/>

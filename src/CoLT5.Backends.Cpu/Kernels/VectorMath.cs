@@ -32,7 +32,7 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Exp<T>(T x) where T : unmanaged, IExponentialFunctions<T> => T.Exp(x);
 
-    /// <summary>y = eˣ over a span (exact aliasing allowed): the vector ladder above, then scalar tails.</summary>
+    /// <summary>y = eˣ over a span (exact aliasing allowed): the vector ladder above, tails through it too.</summary>
     public static void Exp<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> =>
         Maps.Apply(x, y, new ExpMap<T>());
 
@@ -74,9 +74,12 @@ internal static class VectorMath
         return e;
     }
 
+    // The scalar tail runs the vector function on a broadcast too, so an element gets the same bits in the tail as in
+    // a vector lane (CoreLib's vector exp and Math.Exp differ in the last ulp): a value's exp does not depend on its
+    // position in the span, hence not on the shape or the threads' split.
     private readonly struct ExpMap<T> : IVectorMap1<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public T Apply(T x) => T.Exp(x);
+        public T Apply(T x) => Vector256.IsHardwareAccelerated ? Exp(Vector256.Create(x)).GetElement(0) : T.Exp(x);
         public Vector512<T> Apply(Vector512<T> x) => Exp(x);
         public Vector256<T> Apply(Vector256<T> x) => Exp(x);
     }

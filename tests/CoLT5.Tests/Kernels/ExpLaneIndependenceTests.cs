@@ -1,7 +1,8 @@
 // The CPU exp (shared by the unary op, softmax, log-softmax backward, logsumexp, cross-entropy and the soft top-k)
 // gives every element a value independent of its neighbours: a masked or overflowing element (−1e10, the dtype's
 // min, ±∞, NaN, ±800) in the same SIMD vector must not change the others by a bit. CoreLib's double vector exp did
-// (differently before and after JIT tier-up), which made masked float64 attention rows irreproducible.
+// (differently before and after JIT tier-up), which made masked float64 attention rows irreproducible. Sigmoid,
+// built on it, gives a value the same bits wherever it sits in a span.
 using System;
 using System.Linq;
 using CoLT5.Tensors;
@@ -59,6 +60,23 @@ public sealed class ExpLaneIndependenceTests
             var same = got[i].Equals(expected)
                 || (dtype == DType.Float32 && isSpecial[i] && (float)got[i] == (float)expected);
             Assert.True(same, $"n {n} {dtype}: exp at {i} is {got[i]:R}, expected {expected:R}");
+        }
+    }
+
+    [Theory]
+    [InlineData(DType.Float64)]
+    [InlineData(DType.Float32)]
+    public void SigmoidGivesAValueTheSameBitsInEveryPosition(DType dtype)
+    {
+        foreach (var v in new[] { -800.0, -40, -19, -5, -1, -1e-8, 0, 0.3, 1, 9, 17, 40, 800 })
+        {
+            var alone = Run([v], dtype, x => x.Sigmoid())[0];
+            var row = Run(Enumerable.Repeat(v, 37).ToArray(), dtype, x => x.Sigmoid());
+            Assert.All(row, y => Assert.Equal(BitConverter.DoubleToInt64Bits(alone), BitConverter.DoubleToInt64Bits(y)));
+            var exact = 1 / (1 + Math.Exp(-(dtype == DType.Float32 ? (float)v : v)));
+            var tolerance = dtype == DType.Float32 ? 3e-7 : 1e-15;
+            Assert.True(Math.Abs(alone - exact) <= tolerance * exact + double.Epsilon,
+                $"{dtype} sigmoid({v}) = {alone:R}, expected {exact:R}");
         }
     }
 }
