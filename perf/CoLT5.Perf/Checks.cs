@@ -1,10 +1,27 @@
 // Shared correctness measures of the perf cases: each case compares its result against a reference before timing.
 using System;
+using CoLT5.Nn;
+using CoLT5.Tensors;
+using CoLT5.Tensors.Random;
 
 namespace CoLT5.Perf;
 
 public static class Checks
 {
+    /// <summary>A float64 store holding float64 copies of every parameter of <paramref name="store"/>, under the
+    /// same names: the same model built on it is the float64 reference of the float32 one.</summary>
+    public static ParameterStore Float64Copy(ParameterStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var copy = new ParameterStore(DType.Float64, Device.Cpu, new Generator(1));
+        using (Tensor.NoGrad())
+        {
+            foreach (var (name, tensor) in store.Parameters)
+                copy.Add(name, tensor.To(DType.Float64));
+        }
+        return copy;
+    }
+
     /// <summary>max |got − want| / max |want| (the error relative to the tensor's largest magnitude).</summary>
     public static double RelativeToMax(double[] got, double[] want)
     {

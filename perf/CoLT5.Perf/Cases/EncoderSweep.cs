@@ -177,12 +177,7 @@ public static class EncoderSweep
     {
         using var store32 = new ParameterStore(DType.Float32, Device.Cpu, new Generator(1));
         var encoder32 = Build(store32, config);
-        using var store64 = new ParameterStore(DType.Float64, Device.Cpu, new Generator(1));
-        using (Tensor.NoGrad())
-        {
-            foreach (var (name, tensor) in store32.Parameters)
-                store64.Add(name, tensor.To(DType.Float64));
-        }
+        using var store64 = Checks.Float64Copy(store32);
         var encoder64 = Build(store64, config);
         using var ids = RandomIds(CheckLength, config.VocabSize);
         var mask = Enumerable.Repeat(true, CheckLength).ToArray();

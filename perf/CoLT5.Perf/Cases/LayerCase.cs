@@ -130,12 +130,7 @@ public static class LayerCase
         var config = LayerKinds.Config(layer);
         using var store32 = new ParameterStore(DType.Float32, Device.Cpu, new Generator(1));
         var (layer32, tables32) = Build(store32, config);
-        using var store64 = new ParameterStore(DType.Float64, Device.Cpu, new Generator(1));
-        using (Tensor.NoGrad())
-        {
-            foreach (var (name, tensor) in store32.Parameters)
-                store64.Add(name, tensor.To(DType.Float64));
-        }
+        using var store64 = Checks.Float64Copy(store32);
         var (layer64, tables64) = Build(store64, config);
         using var x32 = Tensor.RandN(new Shape(1, CheckLength, config.DModel), new Generator(2));
         using var up32 = Tensor.RandN(new Shape(1, CheckLength, config.DModel), new Generator(3));
