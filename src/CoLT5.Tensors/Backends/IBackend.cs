@@ -156,4 +156,26 @@ public interface IBackend : IDisposable
     /// <returns>False, having written nothing, when the backend has no fused kernel (for this dtype).</returns>
     bool TrySoftTopKBackward(in TensorView scores, in TensorView mask, in TensorView k, in TensorView state,
         in TensorView dLambda, in TensorView dScores, SoftTopKParams p) => false;
+
+    /// <summary>
+    /// Optional fused attention (flash-style: online softmax over key tiles, no Tq × Tk matrix in memory) in T5
+    /// conventions over the union of <paramref name="main"/> and, when present, <paramref name="side"/> (the
+    /// transient-global summary tokens): out = Σ_j softmax_j(q·k_j + bias_j) v_j over the keys each set allows
+    /// (see <see cref="AttentionKeys"/>); a query that may read no key gets out = 0 and lse = −∞.
+    /// <paramref name="q"/> (B, H, Tq, D) and <paramref name="output"/> (B, H, Tq, D) need unit stride on D only;
+    /// <paramref name="lse"/> (B, H, Tq) contiguous, written with the log-sum-exp of each row (what the backward
+    /// needs). Both sets have H heads (grouped heads are expanded by the caller).
+    /// </summary>
+    /// <returns>False, having written nothing, when the backend has no fused kernel (for this dtype).</returns>
+    bool TryAttention(in TensorView q, in AttentionKeys main, in AttentionKeys side, in TensorView output,
+        in TensorView lse) => false;
+
+    /// <summary>
+    /// Gradient of <see cref="TryAttention"/> given dL/d output <paramref name="dOutput"/> (B, H, Tq, D, unit stride
+    /// on D), recomputing the score tiles from the saved <paramref name="output"/> and <paramref name="lse"/>.
+    /// Writes every view of <paramref name="grads"/>. Masks, positions and bucket maps receive no gradient.
+    /// </summary>
+    /// <returns>False, having written nothing, when the backend has no fused kernel (for this dtype).</returns>
+    bool TryAttentionBackward(in TensorView q, in AttentionKeys main, in AttentionKeys side, in TensorView output,
+        in TensorView lse, in TensorView dOutput, in AttentionGradients grads) => false;
 }

@@ -1,0 +1,239 @@
+// Flash-style attention on the CPU: per (batch row, head, tile of 64 queries), score tiles of 64 keys are built
+// from the transposed keys (TileGemm), biased from the per-offset table, masked, and folded into a running softmax
+// (max, sum, unnormalised output) — no Tq × Tk matrix exists. Banded sets visit only the key tiles their band
+// touches. The backward (AttentionKernel.Backward.cs) recomputes the same tiles. Oracle: FusedAttention.Composed.
+using System;
+using System.Numerics;
+using System.Numerics.Tensors;
+using CoLT5.Backends.Cpu.Memory;
+using CoLT5.Backends.Cpu.Threading;
+
+namespace CoLT5.Backends.Cpu.Kernels;
+
+/// <summary>Problem sizes shared by both key sets: batch B, heads H, queries Tq, head dim D.</summary>
+internal readonly record struct AttentionSizes(int B, int H, int Tq, int D);
+
+/// <summary>The fused attention forward and backward over raw pointers.</summary>
+internal static unsafe partial class AttentionKernel
+{
+    /// <summary>Queries per tile.</summary>
+    public const int QueryTile = 64;
+
+    /// <summary>Keys per tile.</summary>
+    public const int KeyTile = 64;
+
+    /// <summary>
+    /// out (B, H, Tq, D) with strides (oB, oH, oT) and lse (B, H, Tq) contiguous, from q (strides qB, qH, qT) and
+    /// the key sets (side.Tk = 0 when absent).
+    /// </summary>
+    public static void Forward<T>(AttentionSizes z, T* q, long qB, long qH, long qT, AttentionKeySet<T> main,
+        AttentionKeySet<T> side, T* output, long oB, long oH, long oT, T* lse)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        using var arena = new KernelArena();
+        Prepare(ref main, z, arena, valuesTransposed: false);
+        Prepare(ref side, z, arena, valuesTransposed: false);
+        var tiles = (z.Tq + QueryTile - 1) / QueryTile;
+        var cost = (long)QueryTile * (main.Tk + side.Tk) * z.D * 4;
+        CpuParallel.For((long)z.B * z.H * tiles, cost, (lo, hi) =>
+        {
+            var s = new T[QueryTile * KeyTile];
+            var acc = new T[QueryTile * z.D];
+            var m = new T[QueryTile];
+            var l = new T[QueryTile];
+            fixed (T* sp = s, ap = acc)
+            {
+                for (var item = lo; item < hi; item++)
+                {
+                    var b = (int)(item / ((long)z.H * tiles));
+                    var h = (int)(item / tiles % z.H);
+                    var i0 = (int)(item % tiles) * QueryTile;
+                    var bq = Math.Min(QueryTile, z.Tq - i0);
+                    T* qRows = q + b * qB + h * qH + i0 * qT;
+                    m.AsSpan().Fill(T.NegativeInfinity);
+                    l.AsSpan().Clear();
+                    new Span<T>(ap, bq * z.D).Clear();
+                    Accumulate(z, main, b, h, i0, bq, qRows, qT, sp, ap, m, l);
+                    Accumulate(z, side, b, h, i0, bq, qRows, qT, sp, ap, m, l);
+                    Finish(z, bq, ap, m, l, output + b * oB + h * oH + i0 * oT, oT,
+                        lse + ((long)b * z.H + h) * z.Tq + i0);
+                }
+            }
+        });
+    }
+
+    // Folds every key tile of one set into the running softmax of a query tile.
+    private static void Accumulate<T>(AttentionSizes z, in AttentionKeySet<T> set, int b, int h, int i0, int bq,
+        T* qRows, long qT, T* s, T* acc, T[] m, T[] l) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (set.Tk == 0)
+            return;
+        var (lo, hi) = set.KeyRange(b, z.Tq, i0, i0 + bq);
+        T* vRows = set.V + b * set.VB + h * set.VH;
+        for (var j0 = lo; j0 < hi; j0 += KeyTile)
+        {
+            var bk = Math.Min(KeyTile, hi - j0);
+            Score(z, set, b, h, i0, bq, qRows, qT, j0, bk, s);
+            for (var r = 0; r < bq; r++)
+            {
+                var row = new Span<T>(s + r * KeyTile, bk);
+                var tileMax = TensorPrimitives.Max<T>(row);
+                if (T.IsNegativeInfinity(tileMax))
+                {
+                    row.Clear();                               // nothing this query may read in this tile
+                    continue;
+                }
+                var next = T.Max(m[r], tileMax);
+                if (next != m[r])
+                {
+                    var scale = T.Exp(m[r] - next);            // 0 on the first tile with a readable key
+                    l[r] *= scale;
+                    var accRow = new Span<T>(acc + r * z.D, z.D);
+                    TensorPrimitives.Multiply(accRow, scale, accRow);
+                    m[r] = next;
+                }
+                TensorPrimitives.Subtract(row, next, row);
+                VectorMath.Exp(row, row);
+                l[r] += TensorPrimitives.Sum<T>(row);
+            }
+            TileGemm.MulAdd(bq, z.D, bk, s, KeyTile, 1, vRows + j0 * set.VT, set.VT, acc, z.D, accumulate: true);
+        }
+    }
+
+    // out = acc / l and lse = m + log l; a row that read no key gets out = 0 and lse = −∞.
+    private static void Finish<T>(AttentionSizes z, int bq, T* acc, T[] m, T[] l, T* output, long oT, T* lse)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (var r = 0; r < bq; r++)
+        {
+            var dst = new Span<T>(output + r * oT, z.D);
+            if (l[r] == T.Zero)
+            {
+                dst.Clear();
+                lse[r] = T.NegativeInfinity;
+                continue;
+            }
+            TensorPrimitives.Multiply(new ReadOnlySpan<T>(acc + r * z.D, z.D), T.One / l[r], dst);
+            lse[r] = m[r] + T.Log(l[r]);
+        }
+    }
+
+    /// <summary>
+    /// s (bq × bk, row stride <see cref="KeyTile"/>) = q·kᵀ over keys [j0, j0 + bk) plus the relative bias and the
+    /// key mask, −∞ outside the band.
+    /// </summary>
+    private static void Score<T>(AttentionSizes z, in AttentionKeySet<T> set, int b, int h, int i0, int bq,
+        T* qRows, long qT, int j0, int bk, T* s) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T* keysT = set.KeysT + ((long)b * z.H + h) * z.D * set.Tk;                 // (D, Tk)
+        TileGemm.MulAdd(bq, bk, z.D, qRows, qT, 1, keysT + j0, set.Tk, s, KeyTile, accumulate: false);
+        T* bias = set.Table is null ? null : set.BiasByOffset + (long)h * set.MapLen;
+        T* mask = set.MaskAdd is null ? null : set.MaskAdd + (long)b * set.Tk + j0;
+        for (var r = 0; r < bq; r++)
+        {
+            var row = new Span<T>(s + r * KeyTile, bk);
+            long qpos = set.QueryPosition(b, z.Tq, i0 + r);
+            if (mask is not null)
+                TensorPrimitives.Add(row, new ReadOnlySpan<T>(mask, bk), row);
+            if (set.KeyPositions is null)
+            {
+                // keys sit at j: the offsets of a row run j0 − qpos, j0 − qpos + 1, ...
+                if (bias is not null)
+                    AddBiasRun(row, bias, set.MapLen, j0 - qpos - set.MapLow);
+                if (set.Banded)
+                    BlockOutsideBand(row, qpos - set.Window - j0, qpos + set.Window + 1 - j0);
+                continue;
+            }
+            int* kpos = set.KeyPositions + (long)b * set.Tk + j0;
+            for (var c = 0; c < bk; c++)
+            {
+                var offset = kpos[c] - qpos;
+                if (bias is not null)
+                    row[c] += bias[Math.Clamp(offset - set.MapLow, 0, set.MapLen - 1)];
+                if (set.Banded && Math.Abs(offset) > set.Window)
+                    row[c] = T.NegativeInfinity;
+            }
+        }
+    }
+
+    // row[c] += bias[clamp(start + c, 0, len − 1)]: constant below the map, a slice inside it, constant above.
+    private static void AddBiasRun<T>(Span<T> row, T* bias, int len, long start)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (below, inside) = Split(row.Length, len, start);
+        if (below > 0)
+            TensorPrimitives.Add(row[..below], bias[0], row[..below]);
+        if (inside > below)
+        {
+            var slice = row[below..inside];
+            TensorPrimitives.Add(slice, new ReadOnlySpan<T>(bias + start + below, slice.Length), slice);
+        }
+        if (inside < row.Length)
+            TensorPrimitives.Add(row[inside..], bias[len - 1], row[inside..]);
+    }
+
+    // Columns [0, below) map below the bucket map, [below, inside) into it, [inside, n) above it.
+    private static (int Below, int Inside) Split(int n, int len, long start)
+    {
+        var below = (int)Math.Clamp(-start, 0, n);
+        var inside = (int)Math.Clamp(len - start, below, n);
+        return (below, inside);
+    }
+
+    // −∞ outside columns [lo, hi).
+    private static void BlockOutsideBand<T>(Span<T> row, long lo, long hi) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var from = (int)Math.Clamp(lo, 0, row.Length);
+        var to = (int)Math.Clamp(hi, from, row.Length);
+        row[..from].Fill(T.NegativeInfinity);
+        row[to..].Fill(T.NegativeInfinity);
+    }
+
+    /// <summary>Derives the per-call tables of a set: bias per offset and head, additive mask, Kᵀ (and Vᵀ).</summary>
+    private static void Prepare<T>(ref AttentionKeySet<T> set, AttentionSizes z, KernelArena arena,
+        bool valuesTransposed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (set.Tk == 0)
+            return;
+        if (set.Table is not null)
+        {
+            set.BiasByOffset = arena.Rent<T>((long)z.H * set.MapLen);
+            for (var h = 0; h < z.H; h++)
+            {
+                for (var t = 0; t < set.MapLen; t++)
+                    set.BiasByOffset[(long)h * set.MapLen + t] = set.Table[(long)h * set.Buckets + set.Map[t]];
+            }
+        }
+        if (set.Mask is not null)
+        {
+            set.MaskAdd = arena.Rent<T>((long)z.B * set.Tk);
+            for (long i = 0; i < (long)z.B * set.Tk; i++)
+                set.MaskAdd[i] = set.Mask[i] != 0 ? T.Zero : T.NegativeInfinity;
+        }
+        set.KeysT = Transpose(set.K, set.KB, set.KH, set.KT, set.Tk, z, arena);
+        if (valuesTransposed)
+            set.ValuesT = Transpose(set.V, set.VB, set.VH, set.VT, set.Tk, z, arena);
+    }
+
+    // (B, H, Tk, D) strided → (B, H, D, Tk) contiguous.
+    private static T* Transpose<T>(T* x, long xB, long xH, long xT, int tk, AttentionSizes z, KernelArena arena)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T* t = arena.Rent<T>((long)z.B * z.H * z.D * tk);
+        CpuParallel.For((long)z.B * z.H, (long)z.D * tk, (lo, hi) =>
+        {
+            for (var bh = lo; bh < hi; bh++)
+            {
+                T* src = x + bh / z.H * xB + bh % z.H * xH;
+                T* dst = t + bh * z.D * tk;
+                for (var j = 0; j < tk; j++)
+                {
+                    T* row = src + j * xT;
+                    for (var d = 0; d < z.D; d++)
+                        dst[(long)d * tk + j] = row[d];
+                }
+            }
+        });
+        return t;
+    }
+}
