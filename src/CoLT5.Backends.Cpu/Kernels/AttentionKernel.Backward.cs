@@ -158,10 +158,12 @@ internal static unsafe partial class AttentionKernel
     private static void FoldBias<T>(in AttentionKeySet<T> set, in AttentionKeyGrads<T> grads, T* dBias, int h)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (set.Tk == 0 || set.Table is null)
+        if (set.Table is null)
             return;
         T* row = grads.DTable + (long)h * set.Buckets;
-        new Span<T>(row, set.Buckets).Clear();
+        new Span<T>(row, set.Buckets).Clear();                     // also when the set has no keys (G = 0)
+        if (set.Tk == 0)
+            return;
         for (var t = 0; t < set.MapLen; t++)
             row[set.Map[t]] += dBias[t];
     }

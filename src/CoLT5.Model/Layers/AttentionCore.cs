@@ -1,5 +1,6 @@
 // The attention arithmetic shared by every attention layer: scores = q·kᵀ (no 1/√d scaling, T5) + bias + mask,
 // softmax over keys, dropout on the weights, weighted sum of values; grouped key/value heads are repeated.
+using System;
 using CoLT5.Nn.Functional;
 using CoLT5.Nn.Modules;
 using CoLT5.Tensors;
@@ -9,6 +10,26 @@ namespace CoLT5.Model.Layers;
 /// <summary>Scaled-dot-product attention in T5 conventions over arbitrary leading batch dimensions.</summary>
 public static class AttentionCore
 {
+    /// <summary>
+    /// Whether encoder attention runs through <see cref="FusedAttention"/> (no Tq × Tk matrix) when attention dropout
+    /// is inactive; false forces the composed path everywhere. Default: on, unless the environment variable
+    /// <c>COLT5_ATTENTION</c> is <c>composed</c>.
+    /// </summary>
+    /// <remarks>Setting it affects the calling thread only (layers decide on the thread that runs them).</remarks>
+    public static bool PreferFused
+    {
+        get => preferFused ?? FusedByDefault;
+        set => preferFused = value;
+    }
+
+    [ThreadStatic] private static bool? preferFused;
+
+    private static readonly bool FusedByDefault =
+        !string.Equals(Environment.GetEnvironmentVariable("COLT5_ATTENTION"), "composed", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>True when a layer with this attention dropout may take the fused path now.</summary>
+    public static bool CanFuse(Dropout? dropout) => PreferFused && (dropout is null || !dropout.Training || dropout.P == 0);
+
     /// <summary>
     /// q: (..., H, Tq, D); k, v: (..., G, Tk, D) with H a multiple of G (query head h reads kv head h / (H/G));
     /// bias: additive, broadcastable to (..., H, Tq, Tk) (relative bias plus masks), or null. Returns (..., H, Tq, D).

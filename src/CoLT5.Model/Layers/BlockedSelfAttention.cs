@@ -2,6 +2,7 @@
 // global attention: every block also attends G summary tokens (RMS-normed sums of 16-token blocks).
 using System;
 using CoLT5.Nn;
+using CoLT5.Nn.Functional;
 using CoLT5.Nn.Modules;
 using CoLT5.Tensors;
 
@@ -33,10 +34,46 @@ public sealed class BlockedSelfAttention : Module
         this.dropout = Own(dropout);
     }
 
-    /// <summary>(B, n, d) → (B, n, d) using the context's blocked bias (with masks, and side bias when global).</summary>
+    /// <summary>(B, n, d) → (B, n, d): fused (the band |j − i| ≤ r, and the global tokens as a second key set) unless
+    /// attention dropout is on; then composed over blocks with the context's blocked bias.</summary>
     public Tensor Forward(Tensor h, EncoderContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        return AttentionCore.CanFuse(dropout) ? ForwardFused(h, context) : ForwardBlocks(h, context);
+    }
+
+    // Local attention as a band in the fused kernel: no blocks, no 3-block copies of k and v, no dense bias.
+    private Tensor ForwardFused(Tensor h, EncoderContext context)
+    {
+        using var qh = Heads(q, h);                                                 // (B, H, n, dk) views
+        using var kh = Heads(k, h);
+        using var vh = Heads(v, h);
+        var local = context.SelfKeys(kh, vh, context.SelfTable, context.Config.LocalRadius);
+        using var attended = globalNorm is null
+            ? FusedAttention.Forward(qh, local)
+            : WithGlobals(qh, local, h, context);                                    // (B, H, n, dk)
+        using var merged = AttentionCore.MergeHeads(attended);
+        return o.Forward(merged);
+    }
+
+    private Tensor WithGlobals(Tensor qh, AttentionKeySet local, Tensor h, EncoderContext context)
+    {
+        using var aggregates = GlobalAggregates(h, context);                        // (B, G, d)
+        using var normed = globalNorm!.Forward(aggregates);
+        using var kSide = Heads(k, normed);                                          // (B, H, G, dk)
+        using var vSide = Heads(v, normed);
+        return FusedAttention.Forward(qh, local, context.GlobalKeys(kSide, vSide));
+    }
+
+    // Project and split heads: (B, S, d) → (B, H, S, dk) (a view of the projection).
+    private Tensor Heads(Linear projection, Tensor x)
+    {
+        using var projected = projection.Forward(x);
+        return AttentionCore.SplitHeads(projected, heads);
+    }
+
+    private Tensor ForwardBlocks(Tensor h, EncoderContext context)
+    {
         int batch = h.Shape[0], n = h.Shape[1], bl = context.BlockLen;
         using var qb = Blocks(q, h, bl, threeBlocks: false);                  // (B, nb, H, bl, dk)
         using var kLocal = Blocks(k, h, bl, threeBlocks: true);               // (B, nb, H, 3bl, dk)

@@ -4,6 +4,7 @@
 using System;
 using CoLT5.Model.Configuration;
 using CoLT5.Nn;
+using CoLT5.Nn.Functional;
 using CoLT5.Nn.Modules;
 using CoLT5.Tensors;
 
@@ -78,11 +79,36 @@ public sealed class ConditionalAttention : Module
         using (keys)
         using (values)
         {
+            if (heavy.Fused)
+            {
+                // routed keys at their original positions, padding slots masked, the heavy table in the kernel
+                var table = context.HeavyTable ?? throw new InvalidOperationException("the heavy bias table is missing");
+                using var keyPositions = Positions(keyValues, h.Device);
+                using var queryPositions = Positions(queries, h.Device);
+                using var valid = Valid(keyValues, h.Device);
+                var set = new AttentionKeySet(keys, values)
+                {
+                    KeyMask = valid,
+                    KeyPositions = keyPositions,
+                    QueryPositions = queryPositions,
+                    Bias = context.Bucketed(table),
+                };
+                using var routed = heavy.Attend(qInput, set);                      // (B, q, d)
+                return routed.Reshape(batch * queries.Slots, d);
+            }
             using var bias = HeavyBias(queries, keyValues, context, h.DType);
             using var output = heavy.Forward(qInput, keys, values, bias);      // (B, q, d)
             return output.Reshape(batch * queries.Slots, d);
         }
     }
+
+    // Routed slots' original positions (B, slots) and, unless every slot is real, their validity.
+    private static Tensor Positions(Route route, Device device) =>
+        Tensor.FromArray<int>(route.Positions, new Shape(route.Batch, route.Slots), device);
+
+    private static Tensor? Valid(Route route, Device device) => Array.TrueForAll(route.SlotValid, real => real)
+        ? null
+        : Tensor.FromArray<bool>(route.SlotValid, new Shape(route.Batch, route.Slots), device);
 
     // Relative bias from the routed tokens' original positions, plus −1e10 on padding kv slots: (B, H, q, v).
     private Tensor HeavyBias(Route queries, Route keyValues, EncoderContext context, DType dtype)

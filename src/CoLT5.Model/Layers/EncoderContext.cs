@@ -1,10 +1,12 @@
 // Everything an encoder layer needs besides its input, computed once per forward from the padding mask and the
-// bias tables of layer 0 (T5 shares them across the stack): additive biases with masks folded in, transient-global
-// block ids, and the host-side mask the routers use.
+// bias tables of layer 0 (T5 shares them across the stack): the key sets of the fused attention (mask tensor,
+// bucket maps, transient-global positions), the dense additive biases of the composed path (built only when a layer
+// asks for them), transient-global block ids, and the host-side mask the routers use.
 using System;
+using System.Collections.Generic;
 using CoLT5.Model.Configuration;
+using CoLT5.Nn.Functional;
 using CoLT5.Tensors;
-using CoLT5.Tensors.Memory;
 
 namespace CoLT5.Model.Layers;
 
@@ -18,7 +20,16 @@ public sealed record EncoderBiasTables(RelativeBias? Main, RelativeBias? Global,
 /// <summary>Per-forward encoder state shared by all layers. Disposing releases its tensors.</summary>
 public sealed class EncoderContext : IDisposable
 {
-    private EncoderContext(ModelConfig config, bool[] mask, int batch, int length)
+    private readonly EncoderBiasTables tables;
+    private readonly DType dtype;
+    private readonly Device device;
+    private readonly List<Tensor> owned = [];
+    private readonly Dictionary<RelativeBias, BucketedBias> bucketed = [];
+    private Tensor? fullBias, localBias, keyMask, globalQueryPositions, globalKeyMask;
+    private bool keyMaskBuilt;
+
+    private EncoderContext(ModelConfig config, bool[] mask, int batch, int length, EncoderBiasTables tables,
+        DType dtype, Device device)
     {
         Config = config;
         Mask = mask;
@@ -26,6 +37,9 @@ public sealed class EncoderContext : IDisposable
         Length = length;
         BlockLen = config.LocalRadius + 1;
         Blocks = LocalBlocks.Count(length, BlockLen);
+        this.tables = tables;
+        this.dtype = dtype;
+        this.device = device;
     }
 
     /// <summary>The model configuration.</summary>
@@ -46,11 +60,90 @@ public sealed class EncoderContext : IDisposable
     /// <summary>Number of local blocks.</summary>
     public int Blocks { get; }
 
-    /// <summary>T5: (B, H, n, n) relative bias plus key padding mask; (1, H, n, n) when no token is padding.</summary>
-    public Tensor? FullBias { get; private set; }
+    /// <summary>T5: (B, H, n, n) relative bias plus key padding mask; (1, H, n, n) when no token is padding. Built on
+    /// first use (only the composed attention path reads it).</summary>
+    public Tensor? FullBias => Config.Encoder == EncoderType.T5
+        ? fullBias ??= Own(BuildFull(tables.Main!, dtype, device))
+        : null;
 
-    /// <summary>Local / transient-global / CoLT5-light: (B, nb, H, bl, 3bl[+G]) bias plus masks.</summary>
-    public Tensor? LocalBias { get; private set; }
+    /// <summary>Local / transient-global / CoLT5-light: (B, nb, H, bl, 3bl[+G]) bias plus masks. Built on first use
+    /// (only the composed attention path reads it).</summary>
+    public Tensor? LocalBias => Config.Encoder switch
+    {
+        EncoderType.LongT5Local => localBias ??= Own(BuildLocal(tables.Main!, dtype, device)),
+        EncoderType.LongT5TGlobal => localBias ??= Own(BuildTransientGlobal(tables.Main!, tables.Global!, dtype, device)),
+        EncoderType.CoLT5 => localBias ??= Own(BuildLocal(tables.Light!, dtype, device)),
+        _ => null,
+    };
+
+    /// <summary>The table of the encoder's self-attention: T5 / LongT5 main table, CoLT5 light table.</summary>
+    public RelativeBias SelfTable => (Config.Encoder == EncoderType.CoLT5 ? tables.Light : tables.Main)
+        ?? throw new InvalidOperationException("the self-attention relative bias table is missing");
+
+    /// <summary>(B, n) bool padding mask as a tensor; null when no token is padding.</summary>
+    public Tensor? KeyMask
+    {
+        get
+        {
+            if (!keyMaskBuilt)
+            {
+                keyMaskBuilt = true;
+                keyMask = Array.TrueForAll(Mask, real => real) ? null : Own(MaskTensor(Mask, [Batch, Length], device));
+            }
+            return keyMask;
+        }
+    }
+
+    /// <summary>
+    /// The fused attention's self key set over keys/values (B, H, n, dk): padding masked, the band |j − i| ≤ r for
+    /// local attention (<paramref name="window"/>), the bucketed <paramref name="table"/>.
+    /// </summary>
+    public AttentionKeySet SelfKeys(Tensor keys, Tensor values, RelativeBias table, int window) =>
+        new(keys, values) { KeyMask = KeyMask, Window = window, Bias = Bucketed(table) };
+
+    /// <summary>
+    /// Transient-global: the side key set over the G summary tokens (B, H, G, dk): offsets from each token's block
+    /// (−1 for padding) to the global token's index, global tokens that hold no real token masked.
+    /// </summary>
+    public AttentionKeySet GlobalKeys(Tensor keys, Tensor values)
+    {
+        if (globalQueryPositions is null)
+        {
+            var blockIds = GlobalBlockIds ?? throw new InvalidOperationException("no transient-global block ids");
+            globalQueryPositions = Own(Tensor.FromArray<int>(blockIds, new Shape(Batch, Length), device));
+            var segments = TransientGlobalBlocks.SegmentIds(blockIds, Batch, Length, GlobalLength);
+            var real = Array.ConvertAll(segments, id => id >= 0);
+            if (!Array.TrueForAll(real, r => r))
+                globalKeyMask = Own(MaskTensor(real, [Batch, GlobalLength], device));
+        }
+        return new AttentionKeySet(keys, values)
+        {
+            KeyMask = globalKeyMask,
+            QueryPositions = globalQueryPositions,
+            Bias = Bucketed(tables.Global ?? throw new InvalidOperationException("the global bias table is missing")),
+        };
+    }
+
+    /// <summary>A table with its bucket map over ±max_distance (built once per forward and table).</summary>
+    public BucketedBias Bucketed(RelativeBias table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        if (!bucketed.TryGetValue(table, out var bias))
+        {
+            var (map, low) = table.BucketMap(bidirectional: true);
+            bias = new BucketedBias(table.Table, Own(Tensor.FromArray<int>(map, new Shape(map.Length), device)), low);
+            bucketed[table] = bias;
+        }
+        return bias;
+    }
+
+    // Keeps a lazily built tensor for the context's lifetime, whatever dispose scope is open when it is built.
+    private Tensor Own(Tensor t)
+    {
+        t.OwnerScope = null;
+        owned.Add(t);
+        return t;
+    }
 
     /// <summary>Transient-global: the block of each token (B·n), −1 for padding.</summary>
     public int[]? GlobalBlockIds { get; private set; }
@@ -77,24 +170,14 @@ public sealed class EncoderContext : IDisposable
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(mask);
         ArgumentNullException.ThrowIfNull(tables);
-        var context = new EncoderContext(config, mask, batch, length);
-        using var scope = DisposeScope.Enter();
-        switch (config.Encoder)
+        var context = new EncoderContext(config, mask, batch, length, tables, dtype, device);
+        if (config.Encoder == EncoderType.LongT5TGlobal)
         {
-            case EncoderType.T5:
-                context.FullBias = scope.Detach(context.BuildFull(tables.Main!, dtype, device));
-                break;
-            case EncoderType.LongT5Local:
-                context.LocalBias = scope.Detach(context.BuildLocal(tables.Main!, dtype, device));
-                break;
-            case EncoderType.LongT5TGlobal:
-                context.LocalBias = scope.Detach(context.BuildTransientGlobal(tables.Main!, tables.Global!, dtype, device));
-                break;
-            case EncoderType.CoLT5:
-                context.LocalBias = scope.Detach(context.BuildLocal(tables.Light!, dtype, device));
-                context.HeavyTable = tables.Heavy;
-                break;
+            context.GlobalLength = length / config.GlobalBlockSize;
+            context.GlobalBlockIds = TransientGlobalBlocks.BlockIds(mask, batch, length, config.GlobalBlockSize);
         }
+        if (config.Encoder == EncoderType.CoLT5)
+            context.HeavyTable = tables.Heavy;
         return context;
     }
 
@@ -145,11 +228,8 @@ public sealed class EncoderContext : IDisposable
     // Transient-global: local bias (as above) concatenated with the side bias towards the G global tokens.
     private Tensor BuildTransientGlobal(RelativeBias local, RelativeBias global, DType dtype, Device device)
     {
-        var g = Config.GlobalBlockSize;
-        int n = Length, globals = n / g;
-        GlobalLength = globals;
-        var blockIds = TransientGlobalBlocks.BlockIds(Mask, Batch, n, g);
-        GlobalBlockIds = blockIds;
+        int n = Length, globals = GlobalLength;
+        var blockIds = GlobalBlockIds!;
         var segments = TransientGlobalBlocks.SegmentIds(blockIds, Batch, n, globals);
         var relative = new int[Batch * n * globals];
         var sideAllowed = new bool[Batch * n * globals];
@@ -204,10 +284,11 @@ public sealed class EncoderContext : IDisposable
     /// to exactly 0 in both precisions).</summary>
     public const double MaskValue = -1e10;
 
-    /// <summary>Releases the bias tensors.</summary>
+    /// <summary>Releases the bias, mask and map tensors.</summary>
     public void Dispose()
     {
-        FullBias?.Dispose();
-        LocalBias?.Dispose();
+        foreach (var t in owned)
+            t.Dispose();
+        owned.Clear();
     }
 }

@@ -64,7 +64,7 @@ public sealed class EncoderLayer : Module
         Tensor attended;
         using (var h = attentionNorm.Forward(x))
         {
-            attended = full is not null ? full.Forward(h, context.FullBias)
+            attended = full is not null ? FullAttention(full, h, context)
                 : blocked is not null ? blocked.Forward(h, context)
                 : conditionalAttention!.Forward(h, context);
         }
@@ -76,4 +76,10 @@ public sealed class EncoderLayer : Module
         using (var droppedFf = dropout.Forward(ffOut))
             return afterAttention + droppedFf;
     }
+
+    // T5 full self-attention: fused (bucketed bias and padding mask in the kernel) unless attention dropout is on.
+    private static Tensor FullAttention(MultiHeadAttention attention, Tensor h, EncoderContext context) =>
+        attention.Fused
+            ? attention.Attend(h, (k, v) => context.SelfKeys(k, v, context.SelfTable, int.MaxValue))
+            : attention.Forward(h, context.FullBias);
 }

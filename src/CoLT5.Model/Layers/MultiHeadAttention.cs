@@ -2,6 +2,7 @@
 // with a key/value cache, and decoder cross-attention (kv heads 1 = MQA, G = GQA, H = MHA).
 using System;
 using CoLT5.Nn;
+using CoLT5.Nn.Functional;
 using CoLT5.Nn.Modules;
 using CoLT5.Tensors;
 
@@ -55,6 +56,33 @@ public sealed class MultiHeadAttention : Module
         using var context = AttentionCore.Attend(qh, keys, values, bias, dropout);
         using var merged = AttentionCore.MergeHeads(context);
         return o.Forward(merged);
+    }
+
+    /// <summary>True when the Attend overloads run fused now (attention dropout inactive).</summary>
+    public bool Fused => AttentionCore.CanFuse(dropout);
+
+    /// <summary>
+    /// Attention of queries from <paramref name="x"/> (B, T, d) over the key sets of <see cref="FusedAttention"/>
+    /// (keys and values (B, H, S, dk), grouped heads already repeated). Returns (B, T, d).
+    /// </summary>
+    public Tensor Attend(Tensor x, AttentionKeySet main, AttentionKeySet? side = null)
+    {
+        using var qp = q.Forward(x);
+        using var qh = AttentionCore.SplitHeads(qp, Heads);
+        using var context = FusedAttention.Forward(qh, main, side);
+        using var merged = AttentionCore.MergeHeads(context);
+        return o.Forward(merged);
+    }
+
+    /// <summary>Fused self-attention over <paramref name="x"/> itself; <paramref name="keySet"/> says which keys each
+    /// query reads and with what bias.</summary>
+    public Tensor Attend(Tensor x, Func<Tensor, Tensor, AttentionKeySet> keySet)
+    {
+        ArgumentNullException.ThrowIfNull(keySet);
+        var (keys, values) = KeysValues(x);
+        using (keys)
+        using (values)
+            return Attend(x, keySet(keys, values));
     }
 
     /// <summary>Self-attention over <paramref name="x"/> itself.</summary>

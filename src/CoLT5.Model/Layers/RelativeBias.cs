@@ -67,6 +67,18 @@ public sealed class RelativeBias(ParameterBuilder p, int buckets, int heads, int
         }
     }
 
+    /// <summary>
+    /// The bucket of every offset in [−max_distance, max_distance] and the first offset: buckets saturate beyond
+    /// max_distance, so clamping an offset into this range gives its bucket (what the fused attention reads).
+    /// </summary>
+    public (int[] Map, int Low) BucketMap(bool bidirectional)
+    {
+        var map = new int[2 * MaxDistance + 1];
+        for (var t = 0; t < map.Length; t++)
+            map[t] = Bucket(t - MaxDistance, bidirectional);
+        return (map, -MaxDistance);
+    }
+
     private int Bucket(int relative, bool bidirectional) =>
         RelativePosition.Bucket(relative, bidirectional, Table.Shape[0], MaxDistance);
 
