@@ -54,4 +54,24 @@ public sealed class RelativePositionTests
         }
         Props.Grad(x => RelativePosition.Bias(x[0], q, k, c.Bidirectional, 128, c.Offset), table);
     });
+
+    /// <summary>The fused attention's bucket map over ±max_distance, with offsets clamped into it, gives every
+    /// offset's bucket (T5 buckets saturate at max_distance), for the table sizes the presets use and odd ones.</summary>
+    [Theory]
+    [InlineData(32, 128, true)]
+    [InlineData(32, 128, false)]
+    [InlineData(8, 12, true)]
+    [InlineData(7, 5, true)]
+    [InlineData(2, 1, true)]
+    public void ClampedBucketMapGivesEveryOffsetsBucket(int buckets, int maxDistance, bool bidirectional)
+    {
+        using var store = Model.LayerTestKit.Store(1);
+        var table = new CoLT5.Model.Layers.RelativeBias(store.Root("bias"), buckets, 2, maxDistance, 0.5);
+        var (map, low) = table.BucketMap(bidirectional);
+        for (var offset = -6 * maxDistance - 50; offset <= 6 * maxDistance + 50; offset++)
+        {
+            var got = map[System.Math.Clamp(offset - low, 0, map.Length - 1)];
+            Assert.Equal(RelativePosition.Bucket(offset, bidirectional, buckets, maxDistance), got);
+        }
+    }
 }
