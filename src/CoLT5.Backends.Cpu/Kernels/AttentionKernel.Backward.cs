@@ -35,9 +35,10 @@ internal static unsafe partial class AttentionKernel
             var p = new T[QueryTile * KeyTile];
             var ds = new T[QueryTile * KeyTile];
             var rowDots = new T[z.Tq];
+            var maxima = new T[QueryTile];
             var mainBias = new T[main.Table is null ? 0 : main.MapLen];
             var sideBias = new T[side.Table is null ? 0 : side.MapLen];
-            fixed (T* pp = p, dsp = ds, mb = mainBias, sb = sideBias)
+            fixed (T* pp = p, dsp = ds, mb = mainBias, sb = sideBias, mx = maxima)
             {
                 for (var h = (int)lo; h < hi; h++)
                 {
@@ -61,8 +62,8 @@ internal static unsafe partial class AttentionKernel
                             var bq = Math.Min(QueryTile, z.Tq - i0);
                             var tile = new QueryTileRef<T>(qRows + i0 * qT, qT, dRows + i0 * dT, dT, dq + i0 * z.D,
                                 lseRow + i0, rowDots, i0, bq);
-                            BackwardSet(z, main, mainGrads, mb, b, h, tile, pp, dsp);
-                            BackwardSet(z, side, sideGrads, sb, b, h, tile, pp, dsp);
+                            BackwardSet(z, main, mainGrads, mb, b, h, tile, pp, dsp, mx);
+                            BackwardSet(z, side, sideGrads, sb, b, h, tile, pp, dsp, mx);
                         }
                     }
                     FoldBias(main, mainGrads, mb, h);
@@ -83,7 +84,7 @@ internal static unsafe partial class AttentionKernel
     }
 
     private static void BackwardSet<T>(AttentionSizes z, in AttentionKeySet<T> set, in AttentionKeyGrads<T> grads,
-        T* dBias, int b, int h, in QueryTileRef<T> tile, T* p, T* ds) where T : unmanaged, IFloatingPointIeee754<T>
+        T* dBias, int b, int h, in QueryTileRef<T> tile, T* p, T* ds, T* maxima) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (set.Tk == 0)
             return;
@@ -96,17 +97,13 @@ internal static unsafe partial class AttentionKernel
         for (var j0 = lo; j0 < hi; j0 += KeyTile)
         {
             var bk = Math.Min(KeyTile, hi - j0);
-            Score(z, set, b, h, tile.I0, bq, tile.Q, tile.QT, j0, bk, p);
+            Score(z, set, b, h, tile.I0, bq, tile.Q, tile.QT, j0, bk, p, maxima);
             for (var r = 0; r < bq; r++)
             {
-                var row = new Span<T>(p + r * KeyTile, bk);
-                if (T.IsNegativeInfinity(tile.Lse[r]))
-                {
-                    row.Clear();
-                    continue;
-                }
-                TensorPrimitives.Subtract(row, tile.Lse[r], row);
-                VectorMath.Exp(row, row);                                             // P
+                if (T.IsNegativeInfinity(tile.Lse[r]) || T.IsNegativeInfinity(maxima[r]))
+                    new Span<T>(p + r * KeyTile, bk).Clear();
+                else
+                    AttentionRows.ExpShifted(p + r * KeyTile, bk, tile.Lse[r]);     // P
             }
             // dV += Pᵀ·dO; dP = dO·vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O))
             TileGemm.MulAdd(bk, z.D, bq, p, 1, KeyTile, tile.DOut, tile.DT, dv + j0 * z.D, z.D, accumulate: true);

@@ -41,7 +41,8 @@ internal static unsafe partial class AttentionKernel
             var acc = new T[QueryTile * z.D];
             var m = new T[QueryTile];
             var l = new T[QueryTile];
-            fixed (T* sp = s, ap = acc)
+            var maxima = new T[QueryTile];
+            fixed (T* sp = s, ap = acc, mx = maxima)
             {
                 for (var item = lo; item < hi; item++)
                 {
@@ -53,8 +54,8 @@ internal static unsafe partial class AttentionKernel
                     m.AsSpan().Fill(T.NegativeInfinity);
                     l.AsSpan().Clear();
                     new Span<T>(ap, bq * z.D).Clear();
-                    Accumulate(z, main, b, h, i0, bq, qRows, qT, sp, ap, m, l);
-                    Accumulate(z, side, b, h, i0, bq, qRows, qT, sp, ap, m, l);
+                    Accumulate(z, main, b, h, i0, bq, qRows, qT, sp, mx, ap, m, l);
+                    Accumulate(z, side, b, h, i0, bq, qRows, qT, sp, mx, ap, m, l);
                     Finish(z, bq, ap, m, l, output + b * oB + h * oH + i0 * oT, oT,
                         lse + ((long)b * z.H + h) * z.Tq + i0);
                 }
@@ -64,7 +65,7 @@ internal static unsafe partial class AttentionKernel
 
     // Folds every key tile of one set into the running softmax of a query tile.
     private static void Accumulate<T>(AttentionSizes z, in AttentionKeySet<T> set, int b, int h, int i0, int bq,
-        T* qRows, long qT, T* s, T* acc, T[] m, T[] l) where T : unmanaged, IFloatingPointIeee754<T>
+        T* qRows, long qT, T* s, T* maxima, T* acc, T[] m, T[] l) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (set.Tk == 0)
             return;
@@ -73,14 +74,14 @@ internal static unsafe partial class AttentionKernel
         for (var j0 = lo; j0 < hi; j0 += KeyTile)
         {
             var bk = Math.Min(KeyTile, hi - j0);
-            Score(z, set, b, h, i0, bq, qRows, qT, j0, bk, s);
+            Score(z, set, b, h, i0, bq, qRows, qT, j0, bk, s, maxima);
             for (var r = 0; r < bq; r++)
             {
-                var row = new Span<T>(s + r * KeyTile, bk);
-                var tileMax = TensorPrimitives.Max<T>(row);
+                T* row = s + r * KeyTile;
+                var tileMax = maxima[r];
                 if (T.IsNegativeInfinity(tileMax))
                 {
-                    row.Clear();                               // nothing this query may read in this tile
+                    new Span<T>(row, bk).Clear();                  // nothing this query may read in this tile
                     continue;
                 }
                 var next = T.Max(m[r], tileMax);
@@ -92,9 +93,7 @@ internal static unsafe partial class AttentionKernel
                     TensorPrimitives.Multiply(accRow, scale, accRow);
                     m[r] = next;
                 }
-                TensorPrimitives.Subtract(row, next, row);
-                VectorMath.Exp(row, row);
-                l[r] += TensorPrimitives.Sum<T>(row);
+                l[r] += AttentionRows.ExpShifted(row, bk, next);
             }
             TileGemm.MulAdd(bq, z.D, bk, s, KeyTile, 1, vRows + j0 * set.VT, set.VT, acc, z.D, accumulate: true);
         }
@@ -120,10 +119,10 @@ internal static unsafe partial class AttentionKernel
 
     /// <summary>
     /// s (bq × bk, row stride <see cref="KeyTile"/>) = q·kᵀ over keys [j0, j0 + bk) plus the relative bias and the
-    /// key mask, −∞ outside the band.
+    /// key mask, −∞ outside the band; <paramref name="rowMax"/>[r] = the maximum of row r (−∞ when it reads nothing).
     /// </summary>
     private static void Score<T>(AttentionSizes z, in AttentionKeySet<T> set, int b, int h, int i0, int bq,
-        T* qRows, long qT, int j0, int bk, T* s) where T : unmanaged, IFloatingPointIeee754<T>
+        T* qRows, long qT, int j0, int bk, T* s, T* rowMax) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T* keysT = set.KeysT + ((long)b * z.H + h) * z.D * set.Tk;                 // (D, Tk)
         TileGemm.MulAdd(bq, bk, z.D, qRows, qT, 1, keysT + j0, set.Tk, s, KeyTile, accumulate: false);
@@ -131,29 +130,66 @@ internal static unsafe partial class AttentionKernel
         T* mask = set.MaskAdd is null ? null : set.MaskAdd + (long)b * set.Tk + j0;
         for (var r = 0; r < bq; r++)
         {
-            var row = new Span<T>(s + r * KeyTile, bk);
+            T* row = s + r * KeyTile;
             long qpos = set.QueryPosition(b, z.Tq, i0 + r);
-            if (mask is not null)
-                TensorPrimitives.Add(row, new ReadOnlySpan<T>(mask, bk), row);
-            if (set.KeyPositions is null)
-            {
-                // keys sit at j: the offsets of a row run j0 − qpos, j0 − qpos + 1, ...
-                if (bias is not null)
-                    AddBiasRun(row, bias, set.MapLen, j0 - qpos - set.MapLow);
-                if (set.Banded)
-                    BlockOutsideBand(row, qpos - set.Window - j0, qpos + set.Window + 1 - j0);
-                continue;
-            }
-            int* kpos = set.KeyPositions + (long)b * set.Tk + j0;
-            for (var c = 0; c < bk; c++)
-            {
-                var offset = kpos[c] - qpos;
-                if (bias is not null)
-                    row[c] += bias[Math.Clamp(offset - set.MapLow, 0, set.MapLen - 1)];
-                if (set.Banded && Math.Abs(offset) > set.Window)
-                    row[c] = T.NegativeInfinity;
-            }
+            rowMax[r] = set.KeyPositions is null
+                ? ScoreRun(set, row, bk, j0, qpos, bias, mask)
+                : ScoreGathered(set, row, bk, set.KeyPositions + (long)b * set.Tk + j0, qpos, bias, mask);
         }
+    }
+
+    // Keys at j: the band is a column range and the offsets j0 − qpos, j0 − qpos + 1, ... run through the bias
+    // per offset, so a row is one fused pass (constant bias beyond the map's ends, a slice inside it).
+    private static T ScoreRun<T>(in AttentionKeySet<T> set, T* row, int bk, int j0, long qpos, T* bias, T* mask)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int from = 0, to = bk;
+        if (set.Banded)
+        {
+            from = (int)Math.Clamp(qpos - set.Window - j0, 0, bk);
+            to = (int)Math.Clamp(qpos + set.Window + 1 - j0, from, bk);
+            new Span<T>(row, from).Fill(T.NegativeInfinity);
+            new Span<T>(row + to, bk - to).Fill(T.NegativeInfinity);
+        }
+        if (to == from)
+            return T.NegativeInfinity;
+        var count = to - from;
+        T* run = null;
+        var constant = T.Zero;
+        if (bias is not null)
+        {
+            var start = j0 + from - qpos - set.MapLow;
+            if (start >= set.MapLen)
+                constant = bias[set.MapLen - 1];                                  // every offset beyond the map
+            else if (start + count <= 0)
+                constant = bias[0];                                               // every offset before it
+            else if (start >= 0 && start + count <= set.MapLen)
+                run = bias + start;
+            else
+                AddBiasRun(new Span<T>(row + from, count), bias, set.MapLen, start);
+        }
+        return AttentionRows.AddAndMax(row + from, count, run, mask is null ? null : mask + from, constant);
+    }
+
+    // Keys at explicit positions (routed tokens): offsets and band per element.
+    private static T ScoreGathered<T>(in AttentionKeySet<T> set, T* row, int bk, int* kpos, long qpos, T* bias,
+        T* mask) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var max = T.NegativeInfinity;
+        for (var c = 0; c < bk; c++)
+        {
+            var offset = kpos[c] - qpos;
+            var v = row[c];
+            if (bias is not null)
+                v += bias[Math.Clamp(offset - set.MapLow, 0, set.MapLen - 1)];
+            if (mask is not null)
+                v += mask[c];
+            if (set.Banded && Math.Abs(offset) > set.Window)
+                v = T.NegativeInfinity;
+            row[c] = v;
+            max = T.Max(max, v);
+        }
+        return max;
     }
 
     // row[c] += bias[clamp(start + c, 0, len − 1)]: constant below the map, a slice inside it, constant above.
@@ -178,15 +214,6 @@ internal static unsafe partial class AttentionKernel
         var below = (int)Math.Clamp(-start, 0, n);
         var inside = (int)Math.Clamp(len - start, below, n);
         return (below, inside);
-    }
-
-    // −∞ outside columns [lo, hi).
-    private static void BlockOutsideBand<T>(Span<T> row, long lo, long hi) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var from = (int)Math.Clamp(lo, 0, row.Length);
-        var to = (int)Math.Clamp(hi, from, row.Length);
-        row[..from].Fill(T.NegativeInfinity);
-        row[to..].Fill(T.NegativeInfinity);
     }
 
     /// <summary>Derives the per-call tables of a set: bias per offset and head, additive mask, Kᵀ (and Vᵀ).</summary>

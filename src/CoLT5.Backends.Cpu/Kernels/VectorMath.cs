@@ -32,6 +32,11 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Exp<T>(T x) where T : unmanaged, IExponentialFunctions<T> => T.Exp(x);
 
+    /// <summary>e^x with the bits a vector lane gives (the vector function on a broadcast): what scalar tails use, so
+    /// a value's result does not depend on its position.</summary>
+    public static T ExpLikeALane<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Vector256.IsHardwareAccelerated ? Exp(Vector256.Create(x)).GetElement(0) : T.Exp(x);
+
     /// <summary>y = eˣ over a span (exact aliasing allowed): the vector ladder above, tails through it too.</summary>
     public static void Exp<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> =>
         Maps.Apply(x, y, new ExpMap<T>());
@@ -79,7 +84,7 @@ internal static class VectorMath
     // position in the span, hence not on the shape or the threads' split.
     private readonly struct ExpMap<T> : IVectorMap1<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public T Apply(T x) => Vector256.IsHardwareAccelerated ? Exp(Vector256.Create(x)).GetElement(0) : T.Exp(x);
+        public T Apply(T x) => ExpLikeALane(x);
         public Vector512<T> Apply(Vector512<T> x) => Exp(x);
         public Vector256<T> Apply(Vector256<T> x) => Exp(x);
     }
