@@ -27,8 +27,13 @@ internal static unsafe partial class AttentionKernel
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         using var arena = new KernelArena();
-        Prepare(ref main, z, arena, valuesTransposed: true);
-        Prepare(ref side, z, arena, valuesTransposed: true);
+        Prepare(ref main, z, arena, backward: true);
+        Prepare(ref side, z, arena, backward: true);
+        // q and dO rows feed the dK and dV products as streamed rows: dense copies (see Prepare)
+        q = Dense(q, qB, qH, qT, z.Tq, z, arena);
+        dOut = Dense(dOut, dB, dH, dT, z.Tq, z, arena);
+        (qB, qH, qT) = ((long)z.H * z.Tq * z.D, (long)z.Tq * z.D, z.D);
+        (dB, dH, dT) = (qB, qH, qT);
         var cost = (long)z.B * z.Tq * (main.Tk + side.Tk) * z.D * 8;
         CpuParallel.For(z.H, cost, (lo, hi) =>
         {
@@ -91,7 +96,7 @@ internal static unsafe partial class AttentionKernel
         var (lo, hi) = set.KeyRange(b, z.Tq, tile.I0, tile.I0 + tile.Rows);
         long head = ((long)b * z.H + h) * set.Tk;
         T* kRows = set.K + b * set.KB + h * set.KH;
-        T* valuesT = set.ValuesT + head * z.D;                                         // (D, Tk)
+
         T* dk = grads.DK + head * z.D, dv = grads.DV + head * z.D;
         var bq = tile.Rows;
         for (var j0 = lo; j0 < hi; j0 += KeyTile)
@@ -107,7 +112,8 @@ internal static unsafe partial class AttentionKernel
             }
             // dV += Pᵀ·dO; dP = dO·vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O))
             TileGemm.MulAdd(bk, z.D, bq, p, 1, KeyTile, tile.DOut, tile.DT, dv + j0 * z.D, z.D, accumulate: true);
-            TileGemm.MulAdd(bq, bk, z.D, tile.DOut, tile.DT, 1, valuesT + j0, set.Tk, ds, KeyTile, accumulate: false);
+            T* valuesT = set.TileOf(set.ValuesT, b, h, z.H, z.D, j0);                 // (D, KeyTile)
+            TileGemm.MulAdd(bq, bk, z.D, tile.DOut, tile.DT, 1, valuesT, KeyTile, ds, KeyTile, accumulate: false);
             for (var r = 0; r < bq; r++)
             {
                 var row = new Span<T>(ds + r * KeyTile, bk);

@@ -31,8 +31,8 @@ internal static unsafe partial class AttentionKernel
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         using var arena = new KernelArena();
-        Prepare(ref main, z, arena, valuesTransposed: false);
-        Prepare(ref side, z, arena, valuesTransposed: false);
+        Prepare(ref main, z, arena, backward: false);
+        Prepare(ref side, z, arena, backward: false);
         var tiles = (z.Tq + QueryTile - 1) / QueryTile;
         var cost = (long)QueryTile * (main.Tk + side.Tk) * z.D * 4;
         CpuParallel.For((long)z.B * z.H * tiles, cost, (lo, hi) =>
@@ -124,8 +124,8 @@ internal static unsafe partial class AttentionKernel
     private static void Score<T>(AttentionSizes z, in AttentionKeySet<T> set, int b, int h, int i0, int bq,
         T* qRows, long qT, int j0, int bk, T* s, T* rowMax) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T* keysT = set.KeysT + ((long)b * z.H + h) * z.D * set.Tk;                 // (D, Tk)
-        TileGemm.MulAdd(bq, bk, z.D, qRows, qT, 1, keysT + j0, set.Tk, s, KeyTile, accumulate: false);
+        T* keysT = set.TileOf(set.KeysT, b, h, z.H, z.D, j0);                       // (D, KeyTile)
+        TileGemm.MulAdd(bq, bk, z.D, qRows, qT, 1, keysT, KeyTile, s, KeyTile, accumulate: false);
         T* bias = set.Table is null ? null : set.BiasByOffset + (long)h * set.MapLen;
         T* mask = set.MaskAdd is null ? null : set.MaskAdd + (long)b * set.Tk + j0;
         for (var r = 0; r < bq; r++)
@@ -216,9 +216,13 @@ internal static unsafe partial class AttentionKernel
         return (below, inside);
     }
 
-    /// <summary>Derives the per-call tables of a set: bias per offset and head, additive mask, Kᵀ (and Vᵀ).</summary>
-    private static void Prepare<T>(ref AttentionKeySet<T> set, AttentionSizes z, KernelArena arena,
-        bool valuesTransposed) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// Derives the per-call tables of a set: bias per offset and head, additive mask, Kᵀ (and Vᵀ) in contiguous key
+    /// tiles, and dense copies of the rows the tile products stream (V for the forward, K for the backward), so no
+    /// product walks rows H·D apart (which thrashes the L1 sets).
+    /// </summary>
+    private static void Prepare<T>(ref AttentionKeySet<T> set, AttentionSizes z, KernelArena arena, bool backward)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (set.Tk == 0)
             return;
@@ -237,30 +241,57 @@ internal static unsafe partial class AttentionKernel
             for (long i = 0; i < (long)z.B * set.Tk; i++)
                 set.MaskAdd[i] = set.Mask[i] != 0 ? T.Zero : T.NegativeInfinity;
         }
-        set.KeysT = Transpose(set.K, set.KB, set.KH, set.KT, set.Tk, z, arena);
-        if (valuesTransposed)
-            set.ValuesT = Transpose(set.V, set.VB, set.VH, set.VT, set.Tk, z, arena);
+        set.KeysT = TransposeTiles(set.K, set.KB, set.KH, set.KT, set.Tk, z, arena);
+        if (backward)
+        {
+            set.ValuesT = TransposeTiles(set.V, set.VB, set.VH, set.VT, set.Tk, z, arena);
+            set.K = Dense(set.K, set.KB, set.KH, set.KT, set.Tk, z, arena);
+            (set.KB, set.KH, set.KT) = ((long)z.H * set.Tk * z.D, (long)set.Tk * z.D, z.D);
+        }
+        else
+        {
+            set.V = Dense(set.V, set.VB, set.VH, set.VT, set.Tk, z, arena);
+            (set.VB, set.VH, set.VT) = ((long)z.H * set.Tk * z.D, (long)set.Tk * z.D, z.D);
+        }
     }
 
-    // (B, H, Tk, D) strided → (B, H, D, Tk) contiguous.
-    private static T* Transpose<T>(T* x, long xB, long xH, long xT, int tk, AttentionSizes z, KernelArena arena)
+    // (B, H, Tk, D) strided → (B, H, tiles, D, KeyTile): each key tile transposed into one contiguous block.
+    private static T* TransposeTiles<T>(T* x, long xB, long xH, long xT, int tk, AttentionSizes z, KernelArena arena)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T* t = arena.Rent<T>((long)z.B * z.H * z.D * tk);
+        var tiles = (tk + KeyTile - 1) / KeyTile;
+        T* t = arena.Rent<T>((long)z.B * z.H * tiles * z.D * KeyTile);
         CpuParallel.For((long)z.B * z.H, (long)z.D * tk, (lo, hi) =>
         {
             for (var bh = lo; bh < hi; bh++)
             {
                 T* src = x + bh / z.H * xB + bh % z.H * xH;
-                T* dst = t + bh * z.D * tk;
                 for (var j = 0; j < tk; j++)
                 {
                     T* row = src + j * xT;
+                    T* dst = t + ((bh * tiles + j / KeyTile) * z.D * KeyTile) + j % KeyTile;
                     for (var d = 0; d < z.D; d++)
-                        dst[(long)d * tk + j] = row[d];
+                        dst[(long)d * KeyTile] = row[d];
                 }
             }
         });
         return t;
+    }
+
+    /// <summary>(B, H, T, D) strided → contiguous.</summary>
+    internal static T* Dense<T>(T* x, long xB, long xH, long xT, int t, AttentionSizes z, KernelArena arena)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T* dense = arena.Rent<T>((long)z.B * z.H * t * z.D);
+        CpuParallel.For((long)z.B * z.H, (long)z.D * t, (lo, hi) =>
+        {
+            for (var bh = lo; bh < hi; bh++)
+            {
+                T* src = x + bh / z.H * xB + bh % z.H * xH;
+                for (var j = 0; j < t; j++)
+                    new ReadOnlySpan<T>(src + j * xT, z.D).CopyTo(new Span<T>(dense + (bh * t + j) * z.D, z.D));
+            }
+        });
+        return dense;
     }
 }

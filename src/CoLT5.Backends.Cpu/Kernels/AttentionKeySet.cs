@@ -28,18 +28,25 @@ internal unsafe struct AttentionKeySet<T> where T : unmanaged, IFloatingPointIee
     public int* Map;
     public int MapLen, MapLow;
 
-    /// <summary>Derived once per call: (H, MapLen) bias per offset, (B, Tk) additive mask (0 / −∞), Kᵀ and Vᵀ
-    /// (B, H, D, Tk).</summary>
+    /// <summary>Derived once per call: (H, MapLen) bias per offset, (B, Tk) additive mask (0 / −∞), Kᵀ and Vᵀ in
+    /// key tiles (B, H, tiles, D, KeyTile), each tile one contiguous block.</summary>
     public T* BiasByOffset, MaskAdd, KeysT, ValuesT;
 
     public readonly bool Banded => Window != int.MaxValue;
+
+    /// <summary>Key tiles per (b, h).</summary>
+    public readonly int Tiles => (Tk + AttentionKernel.KeyTile - 1) / AttentionKernel.KeyTile;
+
+    /// <summary>Kᵀ or Vᵀ tile of (b, h) holding key j0 (a multiple of KeyTile): D rows of KeyTile.</summary>
+    public readonly T* TileOf(T* transposed, int b, int h, int heads, int d, int j0) =>
+        transposed + (((long)b * heads + h) * Tiles + j0 / AttentionKernel.KeyTile) * d * AttentionKernel.KeyTile;
 
     /// <summary>Position of query i of batch row b for this set.</summary>
     public readonly int QueryPosition(int b, int tq, int i) => QueryPositions is null ? i : QueryPositions[b * tq + i];
 
     /// <summary>
     /// The key range [lo, hi) a tile of queries [i0, i1) can read: the band around the tile's query positions when
-    /// the keys sit at 0..Tk−1, else every key.
+    /// the keys sit at 0..Tk−1, else every key. The range starts on a key tile (keys outside the band are masked).
     /// </summary>
     public readonly (int Lo, int Hi) KeyRange(int b, int tq, int i0, int i1)
     {
@@ -54,6 +61,7 @@ internal unsafe struct AttentionKeySet<T> where T : unmanaged, IFloatingPointIee
         }
         var lo = (long)min - Window;
         var hi = (long)max + Window + 1;
-        return ((int)Math.Clamp(lo, 0, Tk), (int)Math.Clamp(hi, 0, Tk));
+        var first = (int)Math.Clamp(lo, 0, Tk);
+        return (first / AttentionKernel.KeyTile * AttentionKernel.KeyTile, (int)Math.Clamp(hi, 0, Tk)); // tile-aligned
     }
 }
