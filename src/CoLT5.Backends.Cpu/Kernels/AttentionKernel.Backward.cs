@@ -113,7 +113,8 @@ internal static unsafe partial class AttentionKernel
             // dV += Pᵀ·dO; dP = dO·vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O))
             TileGemm.MulAdd(bk, z.D, bq, p, 1, KeyTile, tile.DOut, tile.DT, dv + j0 * z.D, z.D, accumulate: true);
             T* valuesT = set.TileOf(set.ValuesT, b, h, z.H, z.D, j0);                 // (D, KeyTile)
-            TileGemm.MulAdd(bq, bk, z.D, tile.DOut, tile.DT, 1, valuesT, KeyTile, ds, KeyTile, accumulate: false);
+            TileGemm.MulAdd(bq, PaddedColumns(bk), z.D, tile.DOut, tile.DT, 1, valuesT, KeyTile, ds, KeyTile,
+                accumulate: false);
             for (var r = 0; r < bq; r++)
             {
                 var row = new Span<T>(ds + r * KeyTile, bk);

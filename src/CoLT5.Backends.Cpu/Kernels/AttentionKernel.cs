@@ -5,6 +5,7 @@
 using System;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using CoLT5.Backends.Cpu.Memory;
 using CoLT5.Backends.Cpu.Threading;
 
@@ -125,7 +126,7 @@ internal static unsafe partial class AttentionKernel
         T* qRows, long qT, int j0, int bk, T* s, T* rowMax) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T* keysT = set.TileOf(set.KeysT, b, h, z.H, z.D, j0);                       // (D, KeyTile)
-        TileGemm.MulAdd(bq, bk, z.D, qRows, qT, 1, keysT, KeyTile, s, KeyTile, accumulate: false);
+        TileGemm.MulAdd(bq, PaddedColumns(bk), z.D, qRows, qT, 1, keysT, KeyTile, s, KeyTile, accumulate: false);
         T* bias = set.Table is null ? null : set.BiasByOffset + (long)h * set.MapLen;
         T* mask = set.MaskAdd is null ? null : set.MaskAdd + (long)b * set.Tk + j0;
         for (var r = 0; r < bq; r++)
@@ -137,6 +138,13 @@ internal static unsafe partial class AttentionKernel
                 : ScoreGathered(set, row, bk, set.KeyPositions + (long)b * set.Tk + j0, qpos, bias, mask);
         }
     }
+
+    /// <summary>
+    /// Columns a score-tile product computes for a tile of <paramref name="bk"/> keys: rounded up to 16 so a short
+    /// last tile stays on the vector path (the transposed tiles are zero past the last key; the extra columns are
+    /// never read).
+    /// </summary>
+    internal static int PaddedColumns(int bk) => Math.Min(KeyTile, (bk + 15) & ~15);
 
     // Keys at j: the band is a column range and the offsets j0 − qpos, j0 − qpos + 1, ... run through the bias
     // per offset, so a row is one fused pass (constant bias beyond the map's ends, a slice inside it).
@@ -260,7 +268,10 @@ internal static unsafe partial class AttentionKernel
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var tiles = (tk + KeyTile - 1) / KeyTile;
-        T* t = arena.Rent<T>((long)z.B * z.H * tiles * z.D * KeyTile);
+        var length = (long)z.B * z.H * tiles * z.D * KeyTile;
+        T* t = arena.Rent<T>(length);
+        if (tk % KeyTile != 0)
+            NativeMemory.Clear(t, (nuint)(length * sizeof(T)));                    // zeros past the last key
         CpuParallel.For((long)z.B * z.H, (long)z.D * tk, (lo, hi) =>
         {
             for (var bh = lo; bh < hi; bh++)

@@ -46,7 +46,7 @@ internal unsafe struct AttentionKeySet<T> where T : unmanaged, IFloatingPointIee
 
     /// <summary>
     /// The key range [lo, hi) a tile of queries [i0, i1) can read: the band around the tile's query positions when
-    /// the keys sit at 0..Tk−1, else every key. The range starts on a key tile (keys outside the band are masked).
+    /// the keys sit at 0..Tk−1, else every key. The range covers whole key tiles (keys outside the band are masked).
     /// </summary>
     public readonly (int Lo, int Hi) KeyRange(int b, int tq, int i0, int i1)
     {
@@ -61,7 +61,10 @@ internal unsafe struct AttentionKeySet<T> where T : unmanaged, IFloatingPointIee
         }
         var lo = (long)min - Window;
         var hi = (long)max + Window + 1;
-        var first = (int)Math.Clamp(lo, 0, Tk);
-        return (first / AttentionKernel.KeyTile * AttentionKernel.KeyTile, (int)Math.Clamp(hi, 0, Tk)); // tile-aligned
+        // whole tiles (keys outside the band are masked): no short tile inside the sequence
+        const int tile = AttentionKernel.KeyTile;
+        var first = (int)Math.Clamp(lo, 0, Tk) / tile * tile;
+        var end = (int)Math.Min(Tk, (Math.Clamp(hi, 0, Tk) + tile - 1) / tile * tile);
+        return (first, end);
     }
 }
