@@ -44,12 +44,13 @@ public static class LayerKinds
         RoutedKvTokens = 1.0 / 8,
     }.WithEncoder(layer);
 
-    /// <summary>Memory our current implementation needs for a case, in GiB (a guard against out-of-memory kills):
-    /// full attention holds (H, n, n) bias, logits and probabilities, twice that with gradients.</summary>
+    /// <summary>Memory our current implementation needs for a case, in GiB (a guard against out-of-memory kills): linear
+    /// in n with the fused attention; with <c>COLT5_ATTENTION=composed</c> full attention holds (H, n, n) bias, logits
+    /// and probabilities, twice that with gradients.</summary>
     public static double EstimateGiB(string layer, int n, bool backward)
     {
         const double baseGiB = 1.0;
-        if (layer != "t5")
+        if (layer != "t5" || AttentionCore.PreferFused)
             return baseGiB + n * 512.0 * 4 * (backward ? 120 : 40) / (1 << 30);
         var square = 8.0 * n * n * 4 / (1 << 30);
         return baseGiB + square * (backward ? 6 : 3);
