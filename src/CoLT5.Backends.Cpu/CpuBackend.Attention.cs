@@ -81,6 +81,7 @@ public sealed unsafe partial class CpuBackend
             VH = keys.V.Strides[1],
             VT = keys.V.Strides[2],
             Tk = keys.K.Shape[2],
+            Groups = keys.K.Shape[1],
             Mask = keys.KeyMask.Buffer is null ? null : (byte*)At<bool>(keys.KeyMask),
             KeyPositions = keys.KeyPositions.Buffer is null ? null : At<int>(keys.KeyPositions),
             QueryPositions = keys.QueryPositions.Buffer is null ? null : At<int>(keys.QueryPositions),
@@ -125,16 +126,21 @@ public sealed unsafe partial class CpuBackend
             throw new ArgumentException($"{op}: the main key set is required", nameof(main));
         CheckKeySet(op, "main", main, z, q.DType);
         if (side.Present)
+        {
             CheckKeySet(op, "side", side, z, q.DType);
+            if (side.K.Shape[1] != main.K.Shape[1])
+                throw new ShapeMismatchException(op, main.K.Shape, side.K.Shape,
+                    "both key sets must have the same number of kv heads");
+        }
         return z;
     }
 
     private void CheckKeySet(string op, string name, in AttentionKeys keys, AttentionSizes z, DType dtype)
     {
         var kShape = keys.K.Shape;
-        if (kShape.Rank != 4 || kShape[0] != z.B || kShape[1] != z.H || kShape[3] != z.D)
+        if (kShape.Rank != 4 || kShape[0] != z.B || kShape[1] == 0 || z.H % kShape[1] != 0 || kShape[3] != z.D)
             throw new ShapeMismatchException(op, new Shape(z.B, z.H, z.Tq, z.D), kShape,
-                $"{name} keys must be (B, H, Tk, D)");
+                $"{name} keys must be (B, G, Tk, D) with G dividing H");
         CheckHeadRows(op, name + " keys", keys.K, kShape, dtype);
         CheckHeadRows(op, name + " values", keys.V, kShape, dtype);
         var tk = kShape[2];

@@ -47,13 +47,14 @@ public static class EncoderSweep
     public static double Flops(ModelConfig config, int n) =>
         config.NumLayers * ModelStatistics.EncoderLayerFlops(config, n).BreakdownFlops;
 
-    /// <summary>Estimated peak memory of our inference forward in GiB: full attention keeps (H, n, n) bias,
-    /// scores and probabilities; TGlobal (H, n, n/16) side logits; every type a few (n, d_ff) activations.</summary>
+    /// <summary>Estimated peak memory of our inference forward in GiB: a few (n, d_ff) activations per type; with
+    /// <c>COLT5_ATTENTION=composed</c> also full attention's (H, n, n) bias, scores and probabilities and TGlobal's
+    /// (H, n, n/16) side logits (the fused attention keeps nothing of that size).</summary>
     public static double EstimateGiB(ModelConfig config, int n)
     {
         var weights = ModelStatistics.Parameters(config).Total * 4.0 / (1 << 30);      // the whole model: an upper bound
         var activations = 8.0 * n * Math.Max(config.DFf, config.DModel) * 4 / (1 << 30);
-        var square = config.Encoder switch
+        var square = AttentionCore.PreferFused ? 0 : config.Encoder switch
         {
             EncoderType.T5 => 4.0 * config.NumHeads * n * (double)n * 4 / (1 << 30),
             EncoderType.LongT5TGlobal => 5.0 * config.NumHeads * n * (n / (double)config.GlobalBlockSize) * 4 / (1 << 30),

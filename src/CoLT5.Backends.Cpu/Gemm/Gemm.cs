@@ -1,7 +1,10 @@
 // Public GEMM entry points: argument checks, element-type dispatch (float / double), the trivial cases
-// (empty C, k = 0 or alpha = 0 → C = beta·C) and the choice of single-, intra-product or across-batch threading.
+// (empty C, k = 0 or alpha = 0 → C = beta·C), the one-row product as dot products, and the choice of single-,
+// intra-product or across-batch threading.
 using System;
 using System.Numerics;
+using System.Numerics.Tensors;
+using CoLT5.Backends.Cpu.Threading;
 
 namespace CoLT5.Backends.Cpu.Gemm;
 
@@ -53,6 +56,12 @@ internal static unsafe class Gemm
 
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
+        if (m == 1 && aColStride == 1 && bRowStride == 1)
+        {
+            RowTimesColumns(n, k, alpha, a, b, bColStride, beta, c, maxThreads);
+            return;
+        }
+
         GemmArgs<T> args = Args(m, n, k, alpha, a, aRowStride, aColStride, b, bRowStride, bColStride, beta, c, ldc);
         int threads = GemmParallel.ChooseThreads(m, n, k, maxThreads);
         if (threads > 1)
@@ -70,6 +79,26 @@ internal static unsafe class Gemm
         {
             GemmWorkspace.Return(ws);
         }
+    }
+
+    /// <summary>
+    /// C (1 × n) = alpha · a · B + beta · C for a contiguous row a and a B whose columns are contiguous (a weight
+    /// matrix W read as Wᵀ, as a decoding step's linear layers and LM head do): n dot products that read B once,
+    /// with no packing (packing would copy all of B for one row).
+    /// </summary>
+    private static void RowTimesColumns<T>(int n, int k, T alpha, T* a, T* b, long bColStride, T beta, T* c,
+        int maxThreads) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var ranges = (long)n * k < 1 << 15 ? 1 : Math.Min(maxThreads, n);
+        CpuParallel.ForRanges(ranges, n, (_, lo, hi) =>
+        {
+            var row = new ReadOnlySpan<T>(a, k);
+            for (var j = lo; j < hi; j++)
+            {
+                var dot = alpha * TensorPrimitives.Dot(row, new ReadOnlySpan<T>(b + j * bColStride, k));
+                c[j] = beta == T.Zero ? dot : dot + beta * c[j];
+            }
+        });
     }
 
     /// <summary>

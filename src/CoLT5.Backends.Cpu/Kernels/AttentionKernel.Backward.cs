@@ -1,4 +1,4 @@
-// The fused attention backward: per head (so dK, dV and the head's bias gradient have one writer), for every batch
+// The fused attention backward: per kv head (so dK, dV and each head's bias gradient have one writer), for every batch
 // row and query tile it recomputes the score tiles, P = exp(s − lse), and accumulates dV += Pᵀ·dO,
 // dS = P ∘ (dO·vᵀ − rowsum(dO ∘ O)), dQ += dS·k, dK += dSᵀ·q and the bias gradient per offset.
 using System;
@@ -30,12 +30,14 @@ internal static unsafe partial class AttentionKernel
         Prepare(ref main, z, arena, backward: true);
         Prepare(ref side, z, arena, backward: true);
         // q and dO rows feed the dK and dV products as streamed rows: dense copies (see Prepare)
-        q = Dense(q, qB, qH, qT, z.Tq, z, arena);
-        dOut = Dense(dOut, dB, dH, dT, z.Tq, z, arena);
+        q = Dense(q, qB, qH, qT, z.Tq, z.H, z, arena);
+        dOut = Dense(dOut, dB, dH, dT, z.Tq, z.H, z, arena);
         (qB, qH, qT) = ((long)z.H * z.Tq * z.D, (long)z.Tq * z.D, z.D);
         (dB, dH, dT) = (qB, qH, qT);
         var cost = (long)z.B * z.Tq * (main.Tk + side.Tk) * z.D * 8;
-        CpuParallel.For(z.H, cost, (lo, hi) =>
+        // per kv head: its query heads' dK and dV contributions and each head's bias gradient have one writer
+        var perGroup = z.H / main.Groups;
+        CpuParallel.For(main.Groups, cost, (lo, hi) =>
         {
             var p = new T[QueryTile * KeyTile];
             var ds = new T[QueryTile * KeyTile];
@@ -45,34 +47,40 @@ internal static unsafe partial class AttentionKernel
             var sideBias = new T[side.Table is null ? 0 : side.MapLen];
             fixed (T* pp = p, dsp = ds, mb = mainBias, sb = sideBias, mx = maxima)
             {
-                for (var h = (int)lo; h < hi; h++)
+                for (var g = (int)lo; g < hi; g++)
                 {
-                    Array.Clear(mainBias);
-                    Array.Clear(sideBias);
                     for (var b = 0; b < z.B; b++)
                     {
-                        T* qRows = q + b * qB + h * qH, dRows = dOut + b * dB + h * dH;
-                        T* dq = dQ + ((long)b * z.H + h) * z.Tq * z.D;
-                        T* lseRow = lse + ((long)b * z.H + h) * z.Tq;
-                        new Span<T>(dq, z.Tq * z.D).Clear();
-                        ClearKeyGrads(z, side, sideGrads, b, h);
-                        ClearKeyGrads(z, main, mainGrads, b, h);
-                        for (var i = 0; i < z.Tq; i++)
-                        {
-                            rowDots[i] = TensorPrimitives.Dot(new ReadOnlySpan<T>(dRows + i * dT, z.D),
-                                new ReadOnlySpan<T>(output + b * oB + h * oH + i * oT, z.D));
-                        }
-                        for (var i0 = 0; i0 < z.Tq; i0 += QueryTile)
-                        {
-                            var bq = Math.Min(QueryTile, z.Tq - i0);
-                            var tile = new QueryTileRef<T>(qRows + i0 * qT, qT, dRows + i0 * dT, dT, dq + i0 * z.D,
-                                lseRow + i0, rowDots, i0, bq);
-                            BackwardSet(z, main, mainGrads, mb, b, h, tile, pp, dsp, mx);
-                            BackwardSet(z, side, sideGrads, sb, b, h, tile, pp, dsp, mx);
-                        }
+                        ClearKeyGrads(z, side, sideGrads, b, g);
+                        ClearKeyGrads(z, main, mainGrads, b, g);
                     }
-                    FoldBias(main, mainGrads, mb, h);
-                    FoldBias(side, sideGrads, sb, h);
+                    for (var h = g * perGroup; h < (g + 1) * perGroup; h++)
+                    {
+                        Array.Clear(mainBias);
+                        Array.Clear(sideBias);
+                        for (var b = 0; b < z.B; b++)
+                        {
+                            T* qRows = q + b * qB + h * qH, dRows = dOut + b * dB + h * dH;
+                            T* dq = dQ + ((long)b * z.H + h) * z.Tq * z.D;
+                            T* lseRow = lse + ((long)b * z.H + h) * z.Tq;
+                            new Span<T>(dq, z.Tq * z.D).Clear();
+                            for (var i = 0; i < z.Tq; i++)
+                            {
+                                rowDots[i] = TensorPrimitives.Dot(new ReadOnlySpan<T>(dRows + i * dT, z.D),
+                                    new ReadOnlySpan<T>(output + b * oB + h * oH + i * oT, z.D));
+                            }
+                            for (var i0 = 0; i0 < z.Tq; i0 += QueryTile)
+                            {
+                                var bq = Math.Min(QueryTile, z.Tq - i0);
+                                var tile = new QueryTileRef<T>(qRows + i0 * qT, qT, dRows + i0 * dT, dT,
+                                    dq + i0 * z.D, lseRow + i0, rowDots, i0, bq);
+                                BackwardSet(z, main, mainGrads, mb, b, h, tile, pp, dsp, mx);
+                                BackwardSet(z, side, sideGrads, sb, b, h, tile, pp, dsp, mx);
+                            }
+                        }
+                        FoldBias(main, mainGrads, mb, h);
+                        FoldBias(side, sideGrads, sb, h);
+                    }
                 }
             }
         });
@@ -94,8 +102,9 @@ internal static unsafe partial class AttentionKernel
         if (set.Tk == 0)
             return;
         var (lo, hi) = set.KeyRange(b, z.Tq, tile.I0, tile.I0 + tile.Rows);
-        long head = ((long)b * z.H + h) * set.Tk;
-        T* kRows = set.K + b * set.KB + h * set.KH;
+        var kvh = set.KvHead(h, z.H);
+        long head = ((long)b * set.Groups + kvh) * set.Tk;
+        T* kRows = set.K + b * set.KB + kvh * set.KH;
 
         T* dk = grads.DK + head * z.D, dv = grads.DV + head * z.D;
         var bq = tile.Rows;
@@ -112,7 +121,7 @@ internal static unsafe partial class AttentionKernel
             }
             // dV += Pᵀ·dO; dP = dO·vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O))
             TileGemm.MulAdd(bk, z.D, bq, p, 1, KeyTile, tile.DOut, tile.DT, dv + j0 * z.D, z.D, accumulate: true);
-            T* valuesT = set.TileOf(set.ValuesT, b, h, z.H, z.D, j0);                 // (D, KeyTile)
+            T* valuesT = set.TileOf(set.ValuesT, b, kvh, z.D, j0);                     // (D, KeyTile)
             TileGemm.MulAdd(bq, PaddedColumns(bk), z.D, tile.DOut, tile.DT, 1, valuesT, KeyTile, ds, KeyTile,
                 accumulate: false);
             for (var r = 0; r < bq; r++)
@@ -173,11 +182,11 @@ internal static unsafe partial class AttentionKernel
     }
 
     private static void ClearKeyGrads<T>(AttentionSizes z, in AttentionKeySet<T> set, in AttentionKeyGrads<T> grads,
-        int b, int h) where T : unmanaged, IFloatingPointIeee754<T>
+        int b, int g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (set.Tk == 0)
             return;
-        long at = ((long)b * z.H + h) * set.Tk * z.D;
+        long at = ((long)b * set.Groups + g) * set.Tk * z.D;
         new Span<T>(grads.DK + at, set.Tk * z.D).Clear();
         new Span<T>(grads.DV + at, set.Tk * z.D).Clear();
     }

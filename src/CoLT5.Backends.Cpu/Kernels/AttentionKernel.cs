@@ -31,6 +31,11 @@ internal static unsafe partial class AttentionKernel
         AttentionKeySet<T> side, T* output, long oB, long oH, long oT, T* lse)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (z.Tq <= RowQueries)
+        {
+            ForwardRows(z, q, qB, qH, qT, main, side, output, oB, oH, oT, lse);
+            return;
+        }
         using var arena = new KernelArena();
         Prepare(ref main, z, arena, backward: false);
         Prepare(ref side, z, arena, backward: false);
@@ -71,7 +76,7 @@ internal static unsafe partial class AttentionKernel
         if (set.Tk == 0)
             return;
         var (lo, hi) = set.KeyRange(b, z.Tq, i0, i0 + bq);
-        T* vRows = set.V + b * set.VB + h * set.VH;
+        T* vRows = set.V + b * set.VB + set.KvHead(h, z.H) * set.VH;
         for (var j0 = lo; j0 < hi; j0 += KeyTile)
         {
             var bk = Math.Min(KeyTile, hi - j0);
@@ -125,7 +130,7 @@ internal static unsafe partial class AttentionKernel
     private static void Score<T>(AttentionSizes z, in AttentionKeySet<T> set, int b, int h, int i0, int bq,
         T* qRows, long qT, int j0, int bk, T* s, T* rowMax) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T* keysT = set.TileOf(set.KeysT, b, h, z.H, z.D, j0);                       // (D, KeyTile)
+        T* keysT = set.TileOf(set.KeysT, b, set.KvHead(h, z.H), z.D, j0);            // (D, KeyTile)
         TileGemm.MulAdd(bq, PaddedColumns(bk), z.D, qRows, qT, 1, keysT, KeyTile, s, KeyTile, accumulate: false);
         T* bias = set.Table is null ? null : set.BiasByOffset + (long)h * set.MapLen;
         T* mask = set.MaskAdd is null ? null : set.MaskAdd + (long)b * set.Tk + j0;
@@ -234,6 +239,28 @@ internal static unsafe partial class AttentionKernel
     {
         if (set.Tk == 0)
             return;
+        PrepareTables(ref set, z, arena);
+        var g = set.Groups;
+        set.KeysT = TransposeTiles(set.K, set.KB, set.KH, set.KT, set.Tk, g, z, arena);
+        if (backward)
+        {
+            set.ValuesT = TransposeTiles(set.V, set.VB, set.VH, set.VT, set.Tk, g, z, arena);
+            set.K = Dense(set.K, set.KB, set.KH, set.KT, set.Tk, g, z, arena);
+            (set.KB, set.KH, set.KT) = ((long)g * set.Tk * z.D, (long)set.Tk * z.D, z.D);
+        }
+        else
+        {
+            set.V = Dense(set.V, set.VB, set.VH, set.VT, set.Tk, g, z, arena);
+            (set.VB, set.VH, set.VT) = ((long)g * set.Tk * z.D, (long)set.Tk * z.D, z.D);
+        }
+    }
+
+    /// <summary>The per-call tables every path needs: bias per offset and head, and the additive key mask.</summary>
+    private static void PrepareTables<T>(ref AttentionKeySet<T> set, AttentionSizes z, KernelArena arena)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (set.Tk == 0)
+            return;
         if (set.Table is not null)
         {
             set.BiasByOffset = arena.Rent<T>((long)z.H * set.MapLen);
@@ -249,34 +276,22 @@ internal static unsafe partial class AttentionKernel
             for (long i = 0; i < (long)z.B * set.Tk; i++)
                 set.MaskAdd[i] = set.Mask[i] != 0 ? T.Zero : T.NegativeInfinity;
         }
-        set.KeysT = TransposeTiles(set.K, set.KB, set.KH, set.KT, set.Tk, z, arena);
-        if (backward)
-        {
-            set.ValuesT = TransposeTiles(set.V, set.VB, set.VH, set.VT, set.Tk, z, arena);
-            set.K = Dense(set.K, set.KB, set.KH, set.KT, set.Tk, z, arena);
-            (set.KB, set.KH, set.KT) = ((long)z.H * set.Tk * z.D, (long)set.Tk * z.D, z.D);
-        }
-        else
-        {
-            set.V = Dense(set.V, set.VB, set.VH, set.VT, set.Tk, z, arena);
-            (set.VB, set.VH, set.VT) = ((long)z.H * set.Tk * z.D, (long)set.Tk * z.D, z.D);
-        }
     }
 
-    // (B, H, Tk, D) strided → (B, H, tiles, D, KeyTile): each key tile transposed into one contiguous block.
-    private static T* TransposeTiles<T>(T* x, long xB, long xH, long xT, int tk, AttentionSizes z, KernelArena arena)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    // (B, G, Tk, D) strided → (B, G, tiles, D, KeyTile): each key tile transposed into one contiguous block.
+    private static T* TransposeTiles<T>(T* x, long xB, long xH, long xT, int tk, int heads, AttentionSizes z,
+        KernelArena arena) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var tiles = (tk + KeyTile - 1) / KeyTile;
-        var length = (long)z.B * z.H * tiles * z.D * KeyTile;
+        var length = (long)z.B * heads * tiles * z.D * KeyTile;
         T* t = arena.Rent<T>(length);
         if (tk % KeyTile != 0)
             NativeMemory.Clear(t, (nuint)(length * sizeof(T)));                    // zeros past the last key
-        CpuParallel.For((long)z.B * z.H, (long)z.D * tk, (lo, hi) =>
+        CpuParallel.For((long)z.B * heads, (long)z.D * tk, (lo, hi) =>
         {
             for (var bh = lo; bh < hi; bh++)
             {
-                T* src = x + bh / z.H * xB + bh % z.H * xH;
+                T* src = x + bh / heads * xB + bh % heads * xH;
                 for (var j = 0; j < tk; j++)
                 {
                     T* row = src + j * xT;
@@ -289,16 +304,16 @@ internal static unsafe partial class AttentionKernel
         return t;
     }
 
-    /// <summary>(B, H, T, D) strided → contiguous.</summary>
-    internal static T* Dense<T>(T* x, long xB, long xH, long xT, int t, AttentionSizes z, KernelArena arena)
+    /// <summary>(B, heads, T, D) strided → contiguous.</summary>
+    internal static T* Dense<T>(T* x, long xB, long xH, long xT, int t, int heads, AttentionSizes z, KernelArena arena)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T* dense = arena.Rent<T>((long)z.B * z.H * t * z.D);
-        CpuParallel.For((long)z.B * z.H, (long)z.D * t, (lo, hi) =>
+        T* dense = arena.Rent<T>((long)z.B * heads * t * z.D);
+        CpuParallel.For((long)z.B * heads, (long)z.D * t, (lo, hi) =>
         {
             for (var bh = lo; bh < hi; bh++)
             {
-                T* src = x + bh / z.H * xB + bh % z.H * xH;
+                T* src = x + bh / heads * xB + bh % heads * xH;
                 for (var j = 0; j < t; j++)
                     new ReadOnlySpan<T>(src + j * xT, z.D).CopyTo(new Span<T>(dense + (bh * t + j) * z.D, z.D));
             }

@@ -8,9 +8,12 @@ namespace CoLT5.Backends.Cpu.Kernels;
 /// <summary>Pointers and strides of one key set (see CoLT5.Tensors.Backends.AttentionKeys).</summary>
 internal unsafe struct AttentionKeySet<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Keys and values (B, H, Tk, D), unit stride on D; strides per batch row, head and key.</summary>
+    /// <summary>Keys and values (B, G, Tk, D), unit stride on D; strides per batch row, kv head and key.</summary>
     public T* K, V;
     public long KB, KH, KT, VB, VH, VT;
+
+    /// <summary>Key/value heads G (H a multiple of G: query head h reads kv head h / (H/G)).</summary>
+    public int Groups;
 
     /// <summary>Number of keys Tk.</summary>
     public int Tk;
@@ -29,17 +32,20 @@ internal unsafe struct AttentionKeySet<T> where T : unmanaged, IFloatingPointIee
     public int MapLen, MapLow;
 
     /// <summary>Derived once per call: (H, MapLen) bias per offset, (B, Tk) additive mask (0 / −∞), Kᵀ and Vᵀ in
-    /// key tiles (B, H, tiles, D, KeyTile), each tile one contiguous block.</summary>
+    /// key tiles (B, G, tiles, D, KeyTile), each tile one contiguous block.</summary>
     public T* BiasByOffset, MaskAdd, KeysT, ValuesT;
 
     public readonly bool Banded => Window != int.MaxValue;
 
-    /// <summary>Key tiles per (b, h).</summary>
+    /// <summary>The kv head query head <paramref name="h"/> of <paramref name="heads"/> reads.</summary>
+    public readonly int KvHead(int h, int heads) => h / (heads / Groups);
+
+    /// <summary>Key tiles per (b, kv head).</summary>
     public readonly int Tiles => (Tk + AttentionKernel.KeyTile - 1) / AttentionKernel.KeyTile;
 
-    /// <summary>Kᵀ or Vᵀ tile of (b, h) holding key j0 (a multiple of KeyTile): D rows of KeyTile.</summary>
-    public readonly T* TileOf(T* transposed, int b, int h, int heads, int d, int j0) =>
-        transposed + (((long)b * heads + h) * Tiles + j0 / AttentionKernel.KeyTile) * d * AttentionKernel.KeyTile;
+    /// <summary>Kᵀ or Vᵀ tile of (b, kv head g) holding key j0 (a multiple of KeyTile): D rows of KeyTile.</summary>
+    public readonly T* TileOf(T* transposed, int b, int g, int d, int j0) =>
+        transposed + (((long)b * Groups + g) * Tiles + j0 / AttentionKernel.KeyTile) * d * AttentionKernel.KeyTile;
 
     /// <summary>Position of query i of batch row b for this set.</summary>
     public readonly int QueryPosition(int b, int tq, int i) => QueryPositions is null ? i : QueryPositions[b * tq + i];

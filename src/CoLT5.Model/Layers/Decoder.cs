@@ -12,14 +12,19 @@ namespace CoLT5.Model.Layers;
 /// <summary>Per-input decoding state: the encoder mask and every layer's cache.</summary>
 public sealed class DecoderState : IDisposable
 {
-    internal DecoderState(Tensor crossMask, LayerCache[] layers)
+    internal DecoderState(Tensor crossMask, Tensor? crossKeyMask, LayerCache[] layers)
     {
         CrossMask = crossMask;
+        CrossKeyMask = crossKeyMask;
         Layers = layers;
     }
 
     /// <summary>Additive encoder padding mask (B, 1, 1, n).</summary>
     public Tensor CrossMask { get; private set; }
+
+    /// <summary>The same as (B, n) bool, true = real (what the fused cross-attention reads); null when no encoder
+    /// token is padding.</summary>
+    public Tensor? CrossKeyMask { get; private set; }
 
     /// <summary>One cache per decoder layer.</summary>
     public LayerCache[] Layers { get; }
@@ -34,12 +39,18 @@ public sealed class DecoderState : IDisposable
             layer.Select(rows);
         using var old = CrossMask;
         CrossMask = old.IndexSelect(0, rows);
+        if (CrossKeyMask is not null)
+        {
+            using var oldKeys = CrossKeyMask;
+            CrossKeyMask = oldKeys.IndexSelect(0, rows);
+        }
     }
 
     /// <summary>Releases the caches.</summary>
     public void Dispose()
     {
         CrossMask.Dispose();
+        CrossKeyMask?.Dispose();
         foreach (var layer in Layers)
             layer.Dispose();
     }
@@ -85,7 +96,11 @@ public sealed class Decoder : Module
         using var real = Tensor.FromArray<bool>(encoderMask, new Shape(batch, 1, 1, n), encoderOutput.Device);
         using var padding = real.Eq(0);
         using var zeros = Tensor.Zeros(new Shape(batch, 1, 1, n), encoderOutput.DType, encoderOutput.Device);
-        return new DecoderState(zeros.MaskedFill(padding, EncoderContext.MinValue(encoderOutput.DType)), caches);
+        var keyMask = Array.TrueForAll(encoderMask, r => r)
+            ? null
+            : Tensor.FromArray<bool>(encoderMask, new Shape(batch, n), encoderOutput.Device);
+        return new DecoderState(zeros.MaskedFill(padding, EncoderContext.MinValue(encoderOutput.DType)), keyMask,
+            caches);
     }
 
     /// <summary>
@@ -103,7 +118,7 @@ public sealed class Decoder : Module
         for (var i = 0; i < layers.Count; i++)
         {
             using var previous = x;
-            x = layers[i].Forward(previous, selfBias, state.CrossMask, state.Layers[i]);
+            x = layers[i].Forward(previous, selfBias, state.CrossMask, state.Layers[i], new FusedCross(state.CrossKeyMask));
         }
         state.Length = past + t;
         using (x)

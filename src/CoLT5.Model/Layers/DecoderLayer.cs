@@ -3,10 +3,14 @@
 using System;
 using CoLT5.Model.Configuration;
 using CoLT5.Nn;
+using CoLT5.Nn.Functional;
 using CoLT5.Nn.Modules;
 using CoLT5.Tensors;
 
 namespace CoLT5.Model.Layers;
+
+/// <summary>The encoder key mask (B, n) for a fused cross-attention; a null mask means no padding.</summary>
+public sealed record FusedCross(Tensor? KeyMask);
 
 /// <summary>Cached keys and values of one decoder layer: self-attention (growing) and cross-attention (fixed).</summary>
 public sealed class LayerCache : IDisposable
@@ -80,9 +84,10 @@ public sealed class DecoderLayer : Module
     /// <summary>
     /// x (B, t, d) → (B, t, d). <paramref name="selfBias"/>: causal relative bias plus mask, (1, H, t, t_total);
     /// <paramref name="crossMask"/>: additive encoder padding mask (B, 1, 1, n). With a cache, the new keys/values
-    /// are appended to it and the cross keys/values are read from it.
+    /// are appended to it and the cross keys/values are read from it. With <paramref name="fusedCross"/>,
+    /// cross-attention may run through the fused kernel with its (B, n) key mask instead of the additive one.
     /// </summary>
-    public Tensor Forward(Tensor x, Tensor selfBias, Tensor crossMask, LayerCache cache)
+    public Tensor Forward(Tensor x, Tensor selfBias, Tensor crossMask, LayerCache cache, FusedCross? fusedCross = null)
     {
         ArgumentNullException.ThrowIfNull(cache);
         Tensor selfOut;
@@ -106,7 +111,9 @@ public sealed class DecoderLayer : Module
         using (var droppedSelf = dropout.Forward(selfOut))
         using (var afterSelf = x + droppedSelf)
         using (var h2 = crossNorm.Forward(afterSelf))
-        using (var crossOut = crossAttention.Forward(h2, cache.CrossKeys!, cache.CrossValues!, crossMask))
+        using (var crossOut = fusedCross is not null && crossAttention.Fused
+            ? crossAttention.Attend(h2, new AttentionKeySet(cache.CrossKeys!, cache.CrossValues!) { KeyMask = fusedCross.KeyMask })
+            : crossAttention.Forward(h2, cache.CrossKeys!, cache.CrossValues!, crossMask))
         using (var droppedCross = dropout.Forward(crossOut))
         using (var afterCross = afterSelf + droppedCross)
         using (var h3 = ffNorm.Forward(afterCross))

@@ -16,12 +16,13 @@ namespace CoLT5.Nn.Functional;
 public sealed record BucketedBias(Tensor Table, Tensor BucketMap, int Low);
 
 /// <summary>
-/// Keys and values (B, H, Tk, D) a query may read, and which: key j of row b is readable by query i when
+/// Keys and values (B, G, Tk, D) a query may read (G kv heads dividing the H query heads; head h reads kv head
+/// h / (H/G)), and which: key j of row b is readable by query i when
 /// <see cref="KeyMask"/>[b, j] and |kpos − qpos| ≤ <see cref="Window"/>; its score gets
 /// <see cref="Bias"/> at offset kpos − qpos.
 /// </summary>
-/// <param name="Keys">(B, H, Tk, D).</param>
-/// <param name="Values">(B, H, Tk, D).</param>
+/// <param name="Keys">(B, G, Tk, D).</param>
+/// <param name="Values">(B, G, Tk, D).</param>
 public sealed record AttentionKeySet(Tensor Keys, Tensor Values)
 {
     /// <summary>(B, Tk) bool, true = real; null: every key is real.</summary>
@@ -63,9 +64,11 @@ public static class FusedAttention
         using var mainScores = MaskedScores(q, main);                              // (B, H, Tq, Tk)
         using var sideScores = side is null ? null : MaskedScores(q, side);
         using var both = sideScores is null ? null : Tensor.Cat([mainScores, sideScores], 3);
-        using var bothValues = side is null ? null : Tensor.Cat([main.Values, side.Values], 2);
+        using var mainValues = Attention.RepeatHeads(main.Values, q.Shape[1] / main.Values.Shape[1]);
+        using var sideValues = side is null ? null : Attention.RepeatHeads(side.Values, q.Shape[1] / side.Values.Shape[1]);
+        using var bothValues = sideValues is null ? null : Tensor.Cat([mainValues, sideValues], 2);
         var scores = both ?? mainScores;
-        var values = bothValues ?? main.Values;
+        var values = bothValues ?? mainValues;
         using var weights = scores.Softmax();                                       // NaN on rows with no key
         using var empty = scores.Max(3, keepDim: true);
         using var none = empty.Eq(double.NegativeInfinity);                        // (B, H, Tq, 1)
@@ -98,7 +101,8 @@ public static class FusedAttention
                 }
             }
         }
-        using var scores = Tensor.MatMul(q, set.Keys, transposeB: true);
+        using var keys = Attention.RepeatHeads(set.Keys, q.Shape[1] / set.Keys.Shape[1]);  // (B, H, Tk, D)
+        using var scores = Tensor.MatMul(q, keys, transposeB: true);
         using var block = Tensor.FromArray<bool>(blocked, new Shape(batch, 1, tq, tk), q.Device);
         if (buckets is null)
             return scores.MaskedFill(block, double.NegativeInfinity);

@@ -7,8 +7,8 @@ namespace CoLT5.Tensors.Backends;
 /// (<see cref="KeyMask"/>) and |kpos − qpos| ≤ <see cref="Window"/>; its score is q·k (no 1/√d, T5) plus
 /// <c>BiasTable[h, BucketMap[clamp(kpos − qpos − BucketLow, 0, L − 1)]]</c>.
 /// </summary>
-/// <param name="K">Keys (B, H, Tk, D): unit stride on D, any other strides.</param>
-/// <param name="V">Values (B, H, Tk, D): unit stride on D, any other strides.</param>
+/// <param name="K">Keys (B, G, Tk, D), G kv heads dividing H: unit stride on D, any other strides.</param>
+/// <param name="V">Values (B, G, Tk, D): unit stride on D, any other strides.</param>
 /// <param name="KeyMask">(B, Tk) bool, contiguous, true = a real key; or default (every key real).</param>
 /// <param name="KeyPositions">(B, Tk) int32, contiguous; or default (key j sits at position j).</param>
 /// <param name="QueryPositions">(B, Tq) int32, contiguous, the query positions this set measures offsets from;

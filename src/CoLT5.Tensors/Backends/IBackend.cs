@@ -164,7 +164,8 @@ public interface IBackend : IDisposable
     /// (see <see cref="AttentionKeys"/>); a query that may read no key gets out = 0 and lse = −∞.
     /// <paramref name="q"/> (B, H, Tq, D) and <paramref name="output"/> (B, H, Tq, D) need unit stride on D only;
     /// <paramref name="lse"/> (B, H, Tq) contiguous, written with the log-sum-exp of each row (what the backward
-    /// needs). Both sets have H heads (grouped heads are expanded by the caller).
+    /// needs). Keys and values may have G kv heads, G dividing H (query head h reads kv head h / (H/G)); both sets
+    /// have the same G.
     /// </summary>
     /// <returns>False, having written nothing, when the backend has no fused kernel (for this dtype).</returns>
     bool TryAttention(in TensorView q, in AttentionKeys main, in AttentionKeys side, in TensorView output,

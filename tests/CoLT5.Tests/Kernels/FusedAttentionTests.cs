@@ -14,7 +14,11 @@ using Xunit;
 namespace CoLT5.Tests.Kernels;
 
 /// <summary>A generated attention problem: sizes, masks, positions, band and bias of the main and side sets.</summary>
-public sealed record AttentionRecipe(int B, int H, int Tq, int D, SetRecipe Main, SetRecipe? Side, ulong Seed);
+public sealed record AttentionRecipe(int B, int H, int Tq, int D, SetRecipe Main, SetRecipe? Side, ulong Seed)
+{
+    /// <summary>Key/value heads (a divisor of H; 1 = multi-query).</summary>
+    public int G { get; init; } = H;
+}
 
 /// <summary>How one key set is built: Tk keys, mask density (1 = none), explicit positions, band, bias.</summary>
 public sealed record SetRecipe(int Tk, double Keep, bool KeyPositions, bool QueryPositions, int Window, bool Bias,
@@ -37,14 +41,18 @@ public sealed class FusedAttentionTests
 
     private static readonly Gen<AttentionRecipe> Recipes =
         from b in Gen.Choose(1, 2)
-        from h in Gen.Choose(1, 3)
+        from h in Gen.Elements(1, 2, 3, 4)
+        from gDivisor in Gen.Elements(1, 1, 2, 4)
         from tq in Gen.Frequency((3, Gen.Choose(1, 20)), (1, Gen.Choose(60, 150)))
         from d in Gen.Elements(1, 3, 8, 16, 17, 64)
         from main in Set(1, 150)
         from hasSide in Gen.Elements(false, true)
         from side in Set(0, 40)                  // no global tokens when n < 16
         from seed in TensorGen.Seed
-        select new AttentionRecipe(b, h, tq, d, main, hasSide ? side : null, seed);
+        select new AttentionRecipe(b, h, tq, d, main, hasSide ? side : null, seed)
+        {
+            G = h % gDivisor == 0 ? h / gDivisor : h,
+        };
 
     /// <summary>Float64: fused (tiles, online softmax, recomputing backward) against the composed reference, values
     /// and the gradients of q, k, v and both tables to 1e-11 of their scale.</summary>
@@ -106,13 +114,13 @@ public sealed class FusedAttentionTests
     }
 
     [Fact]
-    public void KeysOfAnotherHeadCountAreRejected()
+    public void KeyHeadsThatDoNotDivideTheQueryHeadsAreRejected()
     {
         using var scope = DisposeScope.Enter();
-        var q = Tensor.Zeros(new Shape(1, 2, 3, 4));
-        var k = Tensor.Zeros(new Shape(1, 1, 3, 4));
+        var q = Tensor.Zeros(new Shape(1, 3, 3, 4));
+        var k = Tensor.Zeros(new Shape(1, 2, 3, 4));
         var e = Assert.Throws<ShapeMismatchException>(() => FusedAttention.Forward(q, new AttentionKeySet(k, k)));
-        Assert.Contains("keys must be (B, H, Tk, D)", e.Message);
+        Assert.Contains("keys must be (B, G, Tk, D) with G dividing H", e.Message);
     }
 
     private static void Compare(AttentionRecipe r, DType dtype, double tolerance)
@@ -162,14 +170,14 @@ public sealed class FusedAttentionTests
         {
             var seed = r.Seed;
             Q = Leaf([r.B, r.H, r.Tq, r.D], seed++, dtype);
-            K = Leaf([r.B, r.H, r.Main.Tk, r.D], seed++, dtype);
-            V = Leaf([r.B, r.H, r.Main.Tk, r.D], seed++, dtype);
+            K = Leaf([r.B, r.G, r.Main.Tk, r.D], seed++, dtype);
+            V = Leaf([r.B, r.G, r.Main.Tk, r.D], seed++, dtype);
             Table = r.Main.Bias ? Leaf([r.Main.Buckets, r.H], seed++, dtype) : null;
             main = new SetExtras(r, r.Main, seed++);
             if (r.Side is { } s)
             {
-                SideK = Leaf([r.B, r.H, s.Tk, r.D], seed++, dtype);
-                SideV = Leaf([r.B, r.H, s.Tk, r.D], seed++, dtype);
+                SideK = Leaf([r.B, r.G, s.Tk, r.D], seed++, dtype);
+                SideV = Leaf([r.B, r.G, s.Tk, r.D], seed++, dtype);
                 SideTable = s.Bias ? Leaf([s.Buckets, r.H], seed++, dtype) : null;
                 side = new SetExtras(r, s, seed);
             }
