@@ -1,4 +1,4 @@
-// The perf runner's entry point: `gemm`, `kernels`, `step`, `router`, `decode`, `peak`, `layers`, `encoders` or `all`, each checking results
+// The perf runner's entry point: `gemm`, `kernels`, `step`, `router`, `decode`, `train-memory`, `peak`, `layers`, `encoders` or `all`, each checking results
 // before timing (`router`, the fused vs composed soft top-k, `layers`, one encoder layer, and `encoders`, whole
 // encoder stacks, run only when named).
 // Usage: dotnet run -c Release --project perf/CoLT5.Perf -- gemm [--threads N] [--json FILE] [--no-peer] [--quick]
@@ -24,6 +24,7 @@ public static class Program
             Console.WriteLine("usage: CoLT5.Perf gemm|kernels|step|router|peak|all [--threads N] [--json FILE] " +
                 "[--no-peer] [--quick]");
             Console.WriteLine("       CoLT5.Perf decode [--n ENCODER_LENGTH] [--threads N] [--json FILE] [--quick]");
+            Console.WriteLine("       CoLT5.Perf train-memory [--preset tiny|small] [--n INPUT_LENGTH] [--threads N] [--json FILE]");
             Console.WriteLine("       CoLT5.Perf encoders [--preset tiny|small|base] [--encoder colt5,longt5-tglobal,…] " +
                 "[--n N[,N…]] [--json FILE] [--threads N] [--max-gib G]");
             Console.WriteLine("       CoLT5.Perf layers [--layer t5|local|tglobal|colt5[,…]] [--n N[,N…]] " +
@@ -78,6 +79,9 @@ public static class Program
                 break;
             case "decode":
                 results.AddRange(DecodeCase.Run(args, threads, quick));
+                break;
+            case "train-memory":
+                results.AddRange(TrainingMemoryCase.Run(args, threads));
                 break;
             case "peak":
                 break;
