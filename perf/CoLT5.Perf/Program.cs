@@ -70,6 +70,7 @@ public static class Program
                 break;
             case "kernels":
                 results.AddRange(KernelCases.Run(threads, quick));
+                results.AddRange(AttentionKernelCase.Run(threads, quick, peak1 * threads));
                 break;
             case "step":
                 results.Add(TrainingStepCase.Run(threads, quick));
@@ -88,6 +89,7 @@ public static class Program
             case "all":
                 results.AddRange(GemmCase.Run(threads, withPeer, peak1, quick));
                 results.AddRange(KernelCases.Run(threads, quick));
+                results.AddRange(AttentionKernelCase.Run(threads, quick, peak1 * threads));
                 results.Add(TrainingStepCase.Run(threads, quick));
                 break;
             default:
