@@ -180,6 +180,7 @@ public sealed unsafe partial class CpuBackend
             throw new InvalidShapeException(op, v.Shape, $"{name} needs unit stride on its last dimension");
     }
 
+    // A contiguous view of exactly this shape and dtype (gradients, masks, positions).
     private static void CheckGrad(string op, string name, in TensorView v, Shape shape, DType dtype)
     {
         if (v.Shape != shape || v.DType != dtype || !v.IsContiguous)
@@ -197,9 +198,7 @@ public sealed unsafe partial class CpuBackend
 
     private static void CheckOptional(string op, string name, in TensorView v, Shape shape, DType dtype)
     {
-        if (v.Buffer is null)
-            return;
-        if (v.Shape != shape || v.DType != dtype || !v.IsContiguous)
-            throw new ShapeMismatchException(op, shape, v.Shape, $"{name} must be contiguous {dtype} of this shape");
+        if (v.Buffer is not null)
+            CheckGrad(op, name, v, shape, dtype);
     }
 }

@@ -34,6 +34,7 @@ public static class AttentionKernelCase
 
     private static CaseResult Measure(string kind, int n, bool backward, int threads, double peak)
     {
+        using var scope = DisposeScope.Enter();                      // the problem's tensors end with the case
         var check = Check(kind);
         var problem = Problem.Build(kind, n, seed: 1, backward);
         var pairs = problem.ReadablePairs * (double)Heads;
