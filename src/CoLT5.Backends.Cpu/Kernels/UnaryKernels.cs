@@ -1,5 +1,5 @@
 // Unary ops and their derivatives on contiguous spans: TensorPrimitives where it has the op, hand-written
-// Vector512 → Vector256 → scalar maps (GELU, ReLU′, tanh′, clamp′, ...) where it does not.
+// Vector512 → Vector256 → scalar maps (tanh, GELU, ReLU′, tanh′, clamp′, ...) where it does not.
 // Oracle: ReferenceBackend.Unary / UnaryBackward.
 using System;
 using System.Numerics;
@@ -26,7 +26,7 @@ internal static class UnaryKernels
             case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, y); break;
             case UnaryOp.Rsqrt: TensorPrimitives.ReciprocalSqrt(x, y); break;
             case UnaryOp.Pow: Pow(x, y, p.A); break;
-            case UnaryOp.Tanh: TensorPrimitives.Tanh(x, y); break;
+            case UnaryOp.Tanh: VectorMath.Tanh(x, y); break;
             case UnaryOp.Sigmoid: Sigmoid(x, y); break;
             case UnaryOp.Relu: Maps.Apply(x, y, new ReluMap<T>()); break;
             case UnaryOp.GeluTanh: Maps.Apply(x, y, new GeluMap<T>()); break;
