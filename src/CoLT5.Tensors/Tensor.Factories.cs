@@ -131,11 +131,16 @@ public sealed partial class Tensor
         return result;
     }
 
-    /// <summary>The elements converted to double (any dtype).</summary>
+    /// <summary>The elements converted to double (any dtype, on any device: the conversion runs on the host).</summary>
     public double[] ToDoubleArray()
     {
         if (DType == DType.Float64)
             return ToArray<double>();
+        if (Device.Kind is not (DeviceKind.Cpu or DeviceKind.Reference))
+        {
+            using var host = To(Device.Cpu);
+            return host.ToDoubleArray();
+        }
         using var converted = To(DType.Float64);
         return converted.ToArray<double>();
     }
