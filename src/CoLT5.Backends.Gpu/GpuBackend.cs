@@ -195,16 +195,21 @@ public sealed unsafe partial class GpuBackend : IBackend
         var convert = (from, to) switch
         {
             (_, DType.Bool) => "CONVERT(v)=((uchar)((v)!=0))",
-            (DType.Float32, DType.Int32) => "CONVERT(v)=F2I_SAT(v)",
+            (DType.Float32 or DType.Float64, DType.Int32) => "CONVERT(v)=F2I_SAT(v)",
             (DType.Int32, DType.Float32) => "CONVERT(v)=I2F(v)",
             _ => $"CONVERT(v)=(({d})(v))",
         };
-        return [$"S={s}", $"D={d}", convert];
+        return from == DType.Float64 || to == DType.Float64
+            ? [$"S={s}", $"D={d}", convert, "NEEDS_FP64=1"]
+            : [$"S={s}", $"D={d}", convert];
     }
 
+    // Copies also convert float64 (host-made tables such as masks and budgets arrive as float64 and are narrowed on
+    // the device); no other op accepts it.
     private static string CType(DType dtype, string op) => dtype switch
     {
         DType.Float32 => "float",
+        DType.Float64 => "double",
         DType.Int32 => "int",
         DType.Bool => "uchar",
         _ => throw Unsupported(op, dtype),

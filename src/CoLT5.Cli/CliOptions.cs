@@ -83,9 +83,9 @@ internal static class CliOptions
     /// <summary>A flag.</summary>
     public static Option<bool> Flag(string name, string description) => new(name) { Description = description };
 
-    /// <summary>--device: the compute device ("cpu"; GPU backends once installed).</summary>
+    /// <summary>--device: the compute device ("cpu", "opencl[:N]", "cuda[:N]").</summary>
     public static Option<string?> Device() =>
-        Text("--device", "Compute device: cpu (the only backend in this build)", "DEVICE");
+        Text("--device", "Compute device: cpu (default), opencl[:N] or cuda[:N] (float32 on GPUs)", "DEVICE");
 
     /// <summary>--threads (recursive): CPU threads for the kernels (default: all cores).</summary>
     public static Option<int?> Threads()

@@ -2,6 +2,7 @@
 #define KERNEL __kernel
 #define GLOBAL __global
 #define LOCAL __local
+#define LOCAL_PTR __local
 #define DEVICE_FN static inline
 #define BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
 #define GROUP_ID(d) ((i64)get_group_id(d))
@@ -44,3 +45,8 @@ static inline void atomic_add_f32(volatile __global float* p, float v)
 #pragma OPENCL FP_CONTRACT OFF
 #define MUL_RN(a, b) ((a) * (b))
 #define ADD_RN(a, b) ((a) + (b))
+
+// float64 only where a program asks for it (copies that narrow host-made float64 tables).
+#if NEEDS_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif

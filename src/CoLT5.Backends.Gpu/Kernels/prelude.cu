@@ -2,6 +2,7 @@
 #define KERNEL extern "C" __global__
 #define GLOBAL
 #define LOCAL __shared__
+#define LOCAL_PTR
 #define DEVICE_FN static __device__ __forceinline__
 #define BARRIER() __syncthreads()
 #define GROUP_ID(d) ((i64)((d) == 0 ? blockIdx.x : (d) == 1 ? blockIdx.y : blockIdx.z))
@@ -27,7 +28,9 @@ typedef unsigned char uchar;
 #define AS_FLOAT(u) __uint_as_float(u)
 #define AS_UINT(f) __float_as_uint(f)
 #define MULHI32(a, b) __umulhi((uint)(a), (uint)(b))
-#define F2I_SAT(x) __float2int_rz(x)
+static __device__ __forceinline__ int f2i_sat(float x) { return __float2int_rz(x); }
+static __device__ __forceinline__ int f2i_sat(double x) { return __double2int_rz(x); }
+#define F2I_SAT(x) f2i_sat(x)
 #define I2F(x) __int2float_rn(x)
 #define ATOMIC_ADD_F32(p, v) atomicAdd(p, v)
 #define ATOMIC_ADD_I32(p, v) atomicAdd(p, v)

@@ -13,7 +13,7 @@ DEVICE_FN float pick(int op, float a, float b)
 }
 
 // Tree reduction of buf[0..RG) with op (0 = sum, else pick); every thread gets the result.
-DEVICE_FN float group_reduce(LOCAL float* buf, int op)
+DEVICE_FN float group_reduce(LOCAL_PTR float* buf, int op)
 {
     int t = LOCAL_ID(0);
     for (int s = RG / 2; s > 0; s >>= 1)

@@ -39,8 +39,20 @@ internal static class Backprop
         while (ready.Count > 0)
         {
             var node = ready.Pop();
-            var grad = pending[node];
-            pending.Remove(node);
+            if (!pending.Remove(node, out var grad))
+            {
+                // Every consumer is done and none sent a gradient: the node contributes nothing, but its inputs'
+                // counts must still drop, or a node reachable along another path would wait forever (and the
+                // gradient it did receive would be lost).
+                foreach (var input in node.Inputs)
+                {
+                    if (input?.GradFn is { } skipped && --dependencies[skipped] == 0)
+                        ready.Push(skipped);
+                }
+                if (!retainGraph)
+                    node.Release();
+                continue;
+            }
             if (node.IsReleased)
                 throw new AutogradException(node.Name, "the graph was already freed by a previous Backward; " +
                     "pass retainGraph: true to backward twice");
@@ -94,7 +106,7 @@ internal static class Backprop
                             pending[child] = g;
                         }
                     }
-                    if (--dependencies[child] == 0 && pending.ContainsKey(child))
+                    if (--dependencies[child] == 0)
                         ready.Push(child);
                 }
                 else if (g is not null)

@@ -107,6 +107,8 @@ public static class BackendRegistry
 
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor,
         "CoLT5.Backends.Cpu.CpuBackendProvider", "CoLT5.Backends.Cpu")]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor,
+        "CoLT5.Backends.Gpu.GpuBackendProvider", "CoLT5.Backends.Gpu")]
     private static Assembly? TryLoad(string name)
     {
         try

@@ -141,4 +141,30 @@ public sealed class AutogradEngineTests
         loss.Backward();
         Assert.Equal(new[] { 1.0 }, x.Grad!.ToArray<double>());
     }
+
+    // A node none of whose consumers sends a gradient (here: an op that declares its input's gradient zero by
+    // returning null) must still count as done for the nodes it reads, or a node reachable along another path
+    // (the exp below) waits forever and the gradient it did get is lost with its buffers.
+    [Fact]
+    public void ANodeThatGetsNoGradientDoesNotStallTheNodesItReads()
+    {
+        using var x = Tensor.FromArray<double>([0.5, -1.0, 2.0], new Shape(3));
+        x.RequiresGrad = true;
+        using var e = x.Exp();
+        using var twice = e * 2.0;
+        using var logged = e.Log();
+        using var blocked = logged.Neg().Attach(new NoGradientTo(logged));
+        using var loss = (twice + blocked).Sum();
+        loss.Backward();
+        Assert.NotNull(x.Grad);
+        var g = x.Grad!.ToDoubleArray();
+        double[] want = [2 * Math.Exp(0.5), 2 * Math.Exp(-1.0), 2 * Math.Exp(2.0)];
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(want[i], g[i], 1e-14 * want[i]);
+    }
+
+    private sealed class NoGradientTo(Tensor input) : CoLT5.Tensors.Autograd.GradFn(input)
+    {
+        public override Tensor?[] Backward(Tensor grad) => [null];
+    }
 }

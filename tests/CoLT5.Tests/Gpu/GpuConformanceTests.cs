@@ -7,6 +7,7 @@ using Xunit;
 namespace CoLT5.Tests.Gpu;
 
 [Trait("Category", "Gpu")]
+[Collection(GpuCollection.Name)]
 public sealed class OpenClConformanceTests : BackendConformance
 {
     protected override Device Under => GpuDevices.Require(DeviceKind.OpenCl);
@@ -20,6 +21,7 @@ public sealed class OpenClConformanceTests : BackendConformance
 
 [Trait("Category", "Gpu")]
 [Trait("Category", "Cuda")]
+[Collection(GpuCollection.Name)]
 public sealed class CudaConformanceTests : BackendConformance
 {
     protected override Device Under => GpuDevices.Require(DeviceKind.Cuda);

@@ -21,3 +21,11 @@ public static class GpuDevices
         return default;
     }
 }
+
+/// <summary>GPU tests run one at a time and apart from every other test, so device memory counters mean something
+/// and PoCL's two CPU threads are not shared.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class GpuCollection
+{
+    public const string Name = "Gpu";
+}

@@ -26,7 +26,8 @@ internal static class CudaLibraries
     public const string Nvrtc = "nvrtc";
 
     private static readonly string[] DriverNames = ["libcuda.so.1", "libcuda.so"];
-    private static readonly string[] NvrtcNames = ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"];
+    private static readonly string[] NvrtcNames =
+        ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"];
 
     private static readonly Lazy<Loaded> DriverLibrary = new(() => Load(DriverNames, preloadBuiltins: false),
         LazyThreadSafetyMode.ExecutionAndPublication);
@@ -153,7 +154,8 @@ internal static class CudaLibraries
         var extra = Environment.GetEnvironmentVariable("COLT5_CUDA_LIBDIRS");
         if (!string.IsNullOrEmpty(extra))
         {
-            foreach (var dir in extra.Split(':', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            var options = StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries;
+            foreach (var dir in extra.Split(':', options))
                 yield return dir;
         }
         foreach (var variable in (string[])["CUDA_PATH", "CUDA_HOME"])

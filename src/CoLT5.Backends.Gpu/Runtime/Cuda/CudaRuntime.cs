@@ -3,6 +3,8 @@
 // cuLaunchKernel. Every call is serialised on one lock and makes the context current on the calling thread.
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
+using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
@@ -36,7 +38,6 @@ internal sealed unsafe class CudaRuntime : IGpuRuntime
 
     private readonly Lock gate = new();
     private readonly int device;
-    private readonly int computeCapability;          // 10·major + minor, e.g. 90
     private readonly string? cubinArch;              // "sm_90" when this NVRTC can emit SASS for the device
     private readonly string ptxArch;                 // "compute_90", or the newest virtual arch NVRTC knows
     private readonly bool syncEachLaunch;
@@ -72,7 +73,7 @@ internal sealed unsafe class CudaRuntime : IGpuRuntime
         var name = Marshal.PtrToStringUTF8((nint)nameBytes) ?? "?";
         CheckNvrtc(nvrtcVersion(&nvMajor, &nvMinor), "nvrtcVersion");
 
-        computeCapability = 10 * major + minor;
+        var computeCapability = 10 * major + minor;   // e.g. 90
         (cubinArch, ptxArch) = ChooseTargets(computeCapability, SupportedArchs());
         if (Environment.GetEnvironmentVariable("COLT5_CUDA_TARGET") == "ptx")
             cubinArch = null;                        // always PTX, JIT-compiled by the driver
@@ -192,7 +193,8 @@ internal sealed unsafe class CudaRuntime : IGpuRuntime
             var status = cuMemAlloc_v2(&pointer, (nuint)Math.Max(bytes, 1));    // 0 bytes is INVALID_VALUE
             if (status == CUDA_ERROR_OUT_OF_MEMORY)
                 throw new GpuOutOfMemoryException(Api, "cuMemAlloc_v2", status, ErrorName(status), bytes);
-            Check(status, "cuMemAlloc_v2", $"{bytes} bytes");
+            if (status != CUDA_SUCCESS)
+                Fail(status, "cuMemAlloc_v2", $"{bytes} bytes");
             return (nint)pointer;
         }
     }
@@ -225,8 +227,10 @@ internal sealed unsafe class CudaRuntime : IGpuRuntime
             Enter("cuMemcpyHtoDAsync_v2");
             fixed (byte* host = source)
             {
-                Check(cuMemcpyHtoDAsync_v2((ulong)destination + (ulong)byteOffset, host, (nuint)source.Length, stream),
-                    "cuMemcpyHtoDAsync_v2", $"{source.Length} bytes");
+                var status = cuMemcpyHtoDAsync_v2((ulong)destination + (ulong)byteOffset, host, (nuint)source.Length,
+                    stream);
+                if (status != CUDA_SUCCESS)
+                    Fail(status, "cuMemcpyHtoDAsync_v2", $"{source.Length} bytes");
                 // the span is only pinned inside this block: wait until the driver is done reading it
                 Check(cuStreamSynchronize(stream), "cuStreamSynchronize", "after an upload");
             }
@@ -248,8 +252,10 @@ internal sealed unsafe class CudaRuntime : IGpuRuntime
             fixed (byte* host = destination)
             {
                 // in-order stream: the copy runs after every queued launch
-                Check(cuMemcpyDtoHAsync_v2(host, (ulong)source + (ulong)byteOffset, (nuint)destination.Length, stream),
-                    "cuMemcpyDtoHAsync_v2", $"{destination.Length} bytes");
+                var status = cuMemcpyDtoHAsync_v2(host, (ulong)source + (ulong)byteOffset, (nuint)destination.Length,
+                    stream);
+                if (status != CUDA_SUCCESS)
+                    Fail(status, "cuMemcpyDtoHAsync_v2", $"{destination.Length} bytes");
                 Check(cuStreamSynchronize(stream), "cuStreamSynchronize", "after a download");
             }
         }
@@ -266,8 +272,10 @@ internal sealed unsafe class CudaRuntime : IGpuRuntime
         lock (gate)
         {
             Enter("cuMemcpyDtoDAsync_v2");
-            Check(cuMemcpyDtoDAsync_v2((ulong)destination + (ulong)destinationOffset, (ulong)source + (ulong)sourceOffset,
-                (nuint)bytes, stream), "cuMemcpyDtoDAsync_v2", $"{bytes} bytes");
+            var status = cuMemcpyDtoDAsync_v2((ulong)destination + (ulong)destinationOffset,
+                (ulong)source + (ulong)sourceOffset, (nuint)bytes, stream);
+            if (status != CUDA_SUCCESS)
+                Fail(status, "cuMemcpyDtoDAsync_v2", $"{bytes} bytes");
         }
     }
 
@@ -353,9 +361,11 @@ internal sealed unsafe class CudaRuntime : IGpuRuntime
             Enter("cuModuleGetFunction");
             var entryBytes = Utf8Z(entry);
             nint function;
+            int status;
             fixed (byte* p = entryBytes)
-                Check(cuModuleGetFunction(&function, program.Handle, p), "cuModuleGetFunction",
-                    $"no kernel '{entry}' in {program.Name}");
+                status = cuModuleGetFunction(&function, program.Handle, p);
+            if (status != CUDA_SUCCESS)
+                Fail(status, "cuModuleGetFunction", $"no kernel '{entry}' in {program.Name}");
             var kernel = new GpuKernel(function, $"{program.Name}:{entry}");
             kernels.Add((program.Handle, entry), kernel);
             return kernel;
@@ -382,12 +392,18 @@ internal sealed unsafe class CudaRuntime : IGpuRuntime
                 var parameters = stackalloc void*[Math.Max(count, 1)];
                 for (var i = 0; i < count; i++)
                     parameters[i] = a->ValueAt(i);
-                Check(cuLaunchKernel(kernel.Handle, (uint)groups.X, (uint)groups.Y, (uint)groups.Z,
-                    (uint)groupSize.X, (uint)groupSize.Y, (uint)groupSize.Z, 0, stream, parameters, null),
-                    "cuLaunchKernel", $"{kernel.Name} groups {groups} size {groupSize}");
+                var status = cuLaunchKernel(kernel.Handle, (uint)groups.X, (uint)groups.Y, (uint)groups.Z,
+                    (uint)groupSize.X, (uint)groupSize.Y, (uint)groupSize.Z, 0, stream, parameters, null);
+                // messages are formatted only on failure: a launch is a few microseconds, formatting is not free
+                if (status != CUDA_SUCCESS)
+                    Fail(status, "cuLaunchKernel", $"{kernel.Name} groups {groups} size {groupSize}");
             }
             if (syncEachLaunch)
-                Check(cuStreamSynchronize(stream), "cuStreamSynchronize", $"after {kernel.Name} (COLT5_GPU_SYNC=1)");
+            {
+                var synced = cuStreamSynchronize(stream);
+                if (synced != CUDA_SUCCESS)
+                    Fail(synced, "cuStreamSynchronize", $"after {kernel.Name} (COLT5_GPU_SYNC=1)");
+            }
         }
     }
 
@@ -448,7 +464,7 @@ internal sealed unsafe class CudaRuntime : IGpuRuntime
         return (cubin, $"compute_{(best < 0 ? cc : best)}");
     }
 
-    /// <summary>The archs this NVRTC can target; empty when it cannot say (older than nvrtcGetSupportedArchs).</summary>
+    /// <summary>The archs this NVRTC can target; empty when it cannot say (no nvrtcGetSupportedArchs).</summary>
     private static int[] SupportedArchs()
     {
         try
@@ -476,7 +492,7 @@ internal sealed unsafe class CudaRuntime : IGpuRuntime
     private static byte[]? NvrtcCompile(string source, string name, string[] defines, string arch, bool cubin)
     {
         string[] options = [$"--gpu-architecture={arch}", "--std=c++17"];
-        var program = $"{name} [{string.Join(' ', options)}{(defines.Length == 0 ? "" : " -D")}{string.Join(" -D", defines)}]";
+        var program = $"{name} [{string.Join(' ', options)}{string.Concat(defines.Select(d => " -D" + d))}]";
 
         var sourceBytes = Utf8Z(WithDefines(source, defines));
         var nameBytes = Utf8Z(name);
@@ -601,7 +617,7 @@ internal sealed unsafe class CudaRuntime : IGpuRuntime
     }
 
     private static bool IsElf(byte[] image) =>
-        image.Length >= 4 && image[0] == 0x7F && image[1] == (byte)'E' && image[2] == (byte)'L' && image[3] == (byte)'F';
+        image.Length >= 4 && image[0] == 0x7F && image[1] == 'E' && image[2] == 'L' && image[3] == 'F';
 
     // --- errors and state --------------------------------------------------------------------------------------
 
@@ -617,8 +633,14 @@ internal sealed unsafe class CudaRuntime : IGpuRuntime
 
     private void Check(int status, string call, string? detail = null)
     {
-        if (status == CUDA_SUCCESS)
-            return;
+        if (status != CUDA_SUCCESS)
+            Fail(status, call, detail);
+    }
+
+    /// <summary>Throws the GpuException for a failed call; a sticky status also faults the runtime.</summary>
+    [DoesNotReturn]
+    private void Fail(int status, string call, string? detail)
+    {
         var text = ErrorText(status);
         var e = new GpuException(Api, call, status, ErrorName(status), detail is null ? text : $"{text}; {detail}");
         if (IsSticky(status))

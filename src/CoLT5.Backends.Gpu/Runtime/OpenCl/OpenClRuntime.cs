@@ -266,8 +266,11 @@ internal sealed unsafe class OpenClRuntime : IGpuRuntime
         {
             ThrowIfDisposed();
             for (var i = 0; i < args.Count; i++)
-                Check(clSetKernelArg(kernel.Handle, (uint)i, (nuint)args.SizeAt(i), args.ValueAt(i)), "clSetKernelArg",
-                    $"{kernel.Name} argument {i}");
+            {
+                var set = clSetKernelArg(kernel.Handle, (uint)i, (nuint)args.SizeAt(i), args.ValueAt(i));
+                if (set != 0)
+                    Check(set, "clSetKernelArg", $"{kernel.Name} argument {i}");    // messages only on failure
+            }
             var global = stackalloc nuint[3];
             var local = stackalloc nuint[3];
             global[0] = (nuint)((long)groups.X * groupSize.X);
@@ -276,10 +279,11 @@ internal sealed unsafe class OpenClRuntime : IGpuRuntime
             local[0] = (nuint)groupSize.X;
             local[1] = (nuint)groupSize.Y;
             local[2] = (nuint)groupSize.Z;
-            Check(clEnqueueNDRangeKernel(queue, kernel.Handle, 3, null, global, local, 0, null, null), "clEnqueueNDRangeKernel",
-                $"{kernel.Name} groups {groups} size {groupSize}");
-            if (syncEachLaunch)
-                Check(clFinish(queue), "clFinish", $"after {kernel.Name}");
+            var status = clEnqueueNDRangeKernel(queue, kernel.Handle, 3, null, global, local, 0, null, null);
+            if (status != 0)
+                Check(status, "clEnqueueNDRangeKernel", $"{kernel.Name} groups {groups} size {groupSize}");
+            if (syncEachLaunch && (status = clFinish(queue)) != 0)
+                Check(status, "clFinish", $"after {kernel.Name}");
         }
     }
 
