@@ -90,7 +90,7 @@ internal static class TrainRunner
             $"{o.Schedule.ToString().ToLowerInvariant()}" + (o.WarmupSteps > 0 ? $" (warm-up {o.WarmupSteps})" : "") +
             (o.ClipNorm is { } clip ? $", clip {clip:G3}" : "") +
             $", dropout {config.DropoutRate:G3}, seed {o.Seed}, " +
-            Backends.Cpu.CpuBackend.DescribeMachine());
+            Tensors.Backends.BackendRegistry.Get(trainer.Model.Parameters.Device).Description);
         if (resumedFrom is not null)
             w.WriteLine($"resumed: step {trainer.Step} of {resumedFrom}");
         w.WriteLine($"checkpoint: {outDir}");
