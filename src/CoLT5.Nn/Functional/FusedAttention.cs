@@ -70,10 +70,18 @@ public static class FusedAttention
         var scores = both ?? mainScores;
         var values = bothValues ?? mainValues;
         using var weights = scores.Softmax();                                       // NaN on rows with no key
-        using var empty = scores.Max(3, keepDim: true);
-        using var none = empty.Eq(double.NegativeInfinity);                        // (B, H, Tq, 1)
+        using var none = RowsWithNoKey(scores);                                    // (B, H, Tq, 1)
         using var clean = weights.MaskedFill(none, 0);
         return clean.MatMul(values);
+    }
+
+    // The rows whose scores are all −∞: a mask, computed outside the graph (a recorded max would keep its index
+    // tensor alive in a node that backward never visits).
+    private static Tensor RowsWithNoKey(Tensor scores)
+    {
+        using var noGrad = Tensor.NoGrad();
+        using var best = scores.Max(3, keepDim: true);
+        return best.Eq(double.NegativeInfinity);
     }
 
     // q·kᵀ + bias, −∞ where the key may not be read: (B, H, Tq, Tk).

@@ -1,6 +1,7 @@
 // End to end on a GPU: the micro CoLT5 (and the baselines) built from the same seed on the CPU and on a GPU device
 // give the same loss, logits and gradients, one AdamW step moves the parameters alike, and greedy generation
 // produces the same ids.
+using System;
 using System.Linq;
 using CoLT5.Backends.Gpu;
 using CoLT5.Model;
@@ -51,7 +52,7 @@ public abstract class GpuModelTests
 
     private static (double[] Logits, double Loss) Step(Seq2SeqModel model, Tensor ids, bool[] mask, Tensor dec, Tensor labels)
     {
-        var optimizer = new AdamW(model.Parameters.Parameters, learningRate: 1e-2);
+        using var optimizer = new AdamW(model.Parameters.Parameters, learningRate: 1e-2);
         using var output = model.Forward(ids, mask, dec, labels);
         output.Loss!.Backward();
         optimizer.Step();
@@ -73,22 +74,28 @@ public abstract class GpuModelTests
         Assert.Equal(want.Sequences, got.Sequences);
     }
 
-    // Inference: the model, its inputs, the encoder output and greedy decoding return every device block.
+    // Inference (encoder, greedy decoding) and a training step (forward, backward) return every device block.
     [Theory]
     [InlineData("colt5")]
     [InlineData("t5")]
+    [InlineData("longt5-tglobal")]
     public void DeviceMemoryReturnsToThePoolWhenTensorsAreDisposed(string encoder)
     {
         var device = Under;
         var backend = (GpuBackend)BackendRegistry.Get(device);
+        GC.Collect();                                          // earlier tests' unreachable buffers are counted now
+        GC.WaitForPendingFinalizers();
         var live = backend.LiveBuffers;
         using (var scope = DisposeScope.Enter())
         {
             using var model = Seq2SeqModel.Create(ModelTestKit.Micro(encoder), seed: 3, DType.Float32, device);
             var (ids, mask) = ModelTestKit.Inputs(2, 17, 40, 7);
+            var (dec, labels) = ModelTestKit.Targets(2, 5, 40, 8);
             using (Tensor.NoGrad())
                 model.Encode(ids.To(device), mask);
             SequenceGenerator.Generate(model, ids.To(device), mask, new GenerationOptions { MaxNewTokens = 4 });
+            using var output = model.Forward(ids.To(device), mask, dec.To(device), labels.To(device));
+            output.Loss!.Backward();
             Assert.True(backend.LiveBuffers > live);
         }
         Assert.True(live == backend.LiveBuffers, $"{encoder}: {backend.LiveBuffers - live} device buffers are still live");
