@@ -11,6 +11,9 @@ namespace CoLT5.Backends.Cpu;
 public sealed unsafe partial class CpuBackend
 {
     /// <inheritdoc/>
+    public bool HasFusedAttention => true;
+
+    /// <inheritdoc/>
     public bool TryAttention(in TensorView q, in AttentionKeys main, in AttentionKeys side, in TensorView output,
         in TensorView lse)
     {

@@ -4,6 +4,7 @@ using System;
 using CoLT5.Nn.Functional;
 using CoLT5.Nn.Modules;
 using CoLT5.Tensors;
+using CoLT5.Tensors.Backends;
 
 namespace CoLT5.Model.Layers;
 
@@ -27,8 +28,11 @@ public static class AttentionCore
     private static readonly bool FusedByDefault =
         !string.Equals(Environment.GetEnvironmentVariable("COLT5_ATTENTION"), "composed", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>True when a layer with this attention dropout may take the fused path now.</summary>
-    public static bool CanFuse(Dropout? dropout) => PreferFused && (dropout is null || !dropout.Training || dropout.P == 0);
+    /// <summary>True when a layer with this attention dropout may take the fused path now on this device (whose
+    /// backend must have the fused kernels: elsewhere the composed path keeps its work on the device).</summary>
+    public static bool CanFuse(Dropout? dropout, Device device) =>
+        PreferFused && (dropout is null || !dropout.Training || dropout.P == 0)
+        && BackendRegistry.Get(device).HasFusedAttention;
 
     /// <summary>
     /// q: (..., H, Tq, D); k, v: (..., G, Tk, D) with H a multiple of G (query head h reads kv head h / (H/G));

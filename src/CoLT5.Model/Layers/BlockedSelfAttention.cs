@@ -39,7 +39,7 @@ public sealed class BlockedSelfAttention : Module
     public Tensor Forward(Tensor h, EncoderContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return AttentionCore.CanFuse(dropout) ? ForwardFused(h, context) : ForwardBlocks(h, context);
+        return AttentionCore.CanFuse(dropout, h.Device) ? ForwardFused(h, context) : ForwardBlocks(h, context);
     }
 
     // Local attention as a band in the fused kernel: no blocks, no 3-block copies of k and v, no dense bias.

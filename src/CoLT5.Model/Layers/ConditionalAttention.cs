@@ -79,7 +79,7 @@ public sealed class ConditionalAttention : Module
         using (keys)
         using (values)
         {
-            if (heavy.Fused)
+            if (heavy.FusedOn(h.Device))
             {
                 // routed keys at their original positions, padding slots masked, the heavy table in the kernel
                 var table = context.HeavyTable ?? throw new InvalidOperationException("the heavy bias table is missing");

@@ -111,7 +111,7 @@ public sealed class DecoderLayer : Module
         using (var droppedSelf = dropout.Forward(selfOut))
         using (var afterSelf = x + droppedSelf)
         using (var h2 = crossNorm.Forward(afterSelf))
-        using (var crossOut = fusedCross is not null && crossAttention.Fused
+        using (var crossOut = fusedCross is not null && crossAttention.FusedOn(x.Device)
             ? crossAttention.Attend(h2, new AttentionKeySet(cache.CrossKeys!, cache.CrossValues!) { KeyMask = fusedCross.KeyMask })
             : crossAttention.Forward(h2, cache.CrossKeys!, cache.CrossValues!, crossMask))
         using (var droppedCross = dropout.Forward(crossOut))

@@ -79,7 +79,7 @@ public sealed class EncoderLayer : Module
 
     // T5 full self-attention: fused (bucketed bias and padding mask in the kernel) unless attention dropout is on.
     private static Tensor FullAttention(MultiHeadAttention attention, Tensor h, EncoderContext context) =>
-        attention.Fused
+        attention.FusedOn(h.Device)
             ? attention.Attend(h, (k, v) => context.SelfKeys(k, v, context.SelfTable, int.MaxValue))
             : attention.Forward(h, context.FullBias);
 }

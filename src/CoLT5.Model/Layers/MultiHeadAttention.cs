@@ -58,8 +58,9 @@ public sealed class MultiHeadAttention : Module
         return o.Forward(merged);
     }
 
-    /// <summary>True when the Attend overloads run fused now (attention dropout inactive).</summary>
-    public bool Fused => AttentionCore.CanFuse(dropout);
+    /// <summary>True when the Attend overloads run fused now on <paramref name="device"/> (attention dropout
+    /// inactive, fused kernels there).</summary>
+    public bool FusedOn(Device device) => AttentionCore.CanFuse(dropout, device);
 
     /// <summary>
     /// Attention of queries from <paramref name="x"/> (B, T, d) over the key sets of <see cref="FusedAttention"/>

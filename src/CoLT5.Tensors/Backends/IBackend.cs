@@ -157,6 +157,10 @@ public interface IBackend : IDisposable
     bool TrySoftTopKBackward(in TensorView scores, in TensorView mask, in TensorView k, in TensorView state,
         in TensorView dLambda, in TensorView dScores, SoftTopKParams p) => false;
 
+    /// <summary>True when <see cref="TryAttention"/> has kernels here: layers then take the fused path, and
+    /// otherwise their device-friendly composed one (blocked local attention, dense biases).</summary>
+    bool HasFusedAttention => false;
+
     /// <summary>
     /// Optional fused attention (flash-style: online softmax over key tiles, no Tq × Tk matrix in memory) in T5
     /// conventions over the union of <paramref name="main"/> and, when present, <paramref name="side"/> (the
