@@ -1,4 +1,4 @@
-// The perf runner's entry point: `gemm`, `kernels`, `step`, `router`, `decode`, `train-memory`, `peak`, `layers`, `encoders` or `all`, each checking results
+// The perf runner's entry point: `gemm`, `gpu`, `kernels`, `step`, `router`, `decode`, `train-memory`, `peak`, `layers`, `encoders` or `all`, each checking results
 // before timing (`router`, the fused vs composed soft top-k, `layers`, one encoder layer, and `encoders`, whole
 // encoder stacks, run only when named).
 // Usage: dotnet run -c Release --project perf/CoLT5.Perf -- gemm [--threads N] [--json FILE] [--no-peer] [--quick]
@@ -23,6 +23,7 @@ public static class Program
         {
             Console.WriteLine("usage: CoLT5.Perf gemm|kernels|step|router|peak|all [--threads N] [--json FILE] " +
                 "[--no-peer] [--quick]");
+            Console.WriteLine("       CoLT5.Perf gpu [--device cuda|opencl[:N]] [--json FILE] [--quick]   (GEMM vs cuBLAS)");
             Console.WriteLine("       CoLT5.Perf decode [--n ENCODER_LENGTH] [--threads N] [--json FILE] [--quick]");
             Console.WriteLine("       CoLT5.Perf train-memory [--preset tiny|small] [--n INPUT_LENGTH] [--threads N] [--json FILE]");
             Console.WriteLine("       CoLT5.Perf encoders [--preset tiny|small|base] [--encoder colt5,longt5-tglobal,…] " +
@@ -52,6 +53,14 @@ public static class Program
         }
         var withPeer = !args.Contains("--no-peer");
         var quick = args.Contains("--quick");
+        if (command == "gpu")
+        {
+            var device = Tensors.Device.Parse(Option(args, "--device") ?? "cuda");
+            Console.WriteLine($"CoLT5.Perf gpu: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, .NET {Environment.Version}");
+            var gpuResults = new List<CaseResult>(GpuGemmCase.Run(device, quick));
+            Report.Write(gpuResults, json);
+            return gpuResults.Any(r => r.Check.StartsWith("FAIL", StringComparison.Ordinal)) ? 1 : 0;
+        }
 
         Console.WriteLine($"CoLT5.Perf {command}: {CpuBackend.DescribeMachine()}, {Environment.ProcessorCount} cores, " +
             $"load {Harness.LoadAverage()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, .NET {Environment.Version}");
