@@ -17,17 +17,8 @@ public sealed unsafe partial class CpuBackend
         RequireFloat("matmul", a);
         if (a.DType != b.DType || a.DType != c.DType)
             throw new DTypeMismatchException("matmul", $"operand dtypes differ: {a}, {b}, {c}");
+        var (m, n, k) = BackendChecks.MatMulSizes(a, b, c);
         var rank = c.Rank;
-        if (rank < 2 || a.Rank != rank || b.Rank != rank)
-            throw new ShapeMismatchException("matmul", a.Shape, b.Shape, $"operands must have the output's rank {rank}");
-        int m = c.Shape[^2], n = c.Shape[^1], k = a.Shape[^1];
-        if (a.Shape[^2] != m || b.Shape[^2] != k || b.Shape[^1] != n)
-            throw new ShapeMismatchException("matmul", a.Shape, b.Shape, $"cannot produce {c.Shape}");
-        for (var i = 0; i < rank - 2; i++)
-        {
-            if (a.Shape[i] != c.Shape[i] || b.Shape[i] != c.Shape[i])
-                throw new ShapeMismatchException("matmul", a.Shape, b.Shape, "batch dimensions must equal the output's");
-        }
         if (c.Strides[^1] != 1 && n > 1)
             throw new TensorException("matmul", $"the output rows must be contiguous, got {c}");
 

@@ -43,7 +43,7 @@ public sealed unsafe partial class CpuBackend : IBackend
     public void Upload(ReadOnlySpan<byte> source, IDeviceBuffer destination, long byteOffset)
     {
         var buffer = Own(destination);
-        CheckRange(buffer, byteOffset, source.Length);
+        BackendChecks.ByteRange(buffer, byteOffset, source.Length);
         source.CopyTo(new Span<byte>((byte*)buffer.Pointer + byteOffset, source.Length));
     }
 
@@ -51,7 +51,7 @@ public sealed unsafe partial class CpuBackend : IBackend
     public void Download(IDeviceBuffer source, long byteOffset, Span<byte> destination)
     {
         var buffer = Own(source);
-        CheckRange(buffer, byteOffset, destination.Length);
+        BackendChecks.ByteRange(buffer, byteOffset, destination.Length);
         new ReadOnlySpan<byte>((byte*)buffer.Pointer + byteOffset, destination.Length).CopyTo(destination);
     }
 
@@ -117,7 +117,7 @@ public sealed unsafe partial class CpuBackend : IBackend
     internal void* Own(in TensorView view)
     {
         var buffer = Own(view.Buffer);
-        CheckBounds(view, buffer);
+        BackendChecks.Inside(view, "cpu");
         return buffer.Pointer;
     }
 
@@ -127,33 +127,6 @@ public sealed unsafe partial class CpuBackend : IBackend
         if (view.DType != DTypes.Of<T>())
             throw new DTypeMismatchException(op, $"expected {DTypes.Of<T>().Name()}, got {view}");
         return (T*)Own(view);
-    }
-
-    private static void CheckRange(CpuBuffer buffer, long byteOffset, long count)
-    {
-        var bytes = buffer.Length * buffer.DType.SizeOf();
-        if (byteOffset < 0 || count < 0 || byteOffset + count > bytes)
-            throw new ArgumentOutOfRangeException(nameof(byteOffset),
-                $"bytes [{byteOffset}, {byteOffset + count}) lie outside a buffer of {bytes} bytes");
-    }
-
-    // Every element the view can address must lie inside its buffer: kernels then need no further checks.
-    private static void CheckBounds(in TensorView view, CpuBuffer buffer)
-    {
-        if (view.NumElements == 0)
-            return;
-        long lo = view.Offset, hi = view.Offset;
-        for (var i = 0; i < view.Rank; i++)
-        {
-            var span = (view.Shape[i] - 1) * view.Strides[i];
-            if (span < 0)
-                lo += span;
-            else
-                hi += span;
-        }
-        if (lo < 0 || hi >= buffer.Length)
-            throw new TensorException("cpu", $"view {view} addresses elements [{lo}, {hi}] outside its buffer " +
-                $"of {buffer.Length} elements");
     }
 
     internal static void SameShape(string op, in TensorView a, in TensorView b)

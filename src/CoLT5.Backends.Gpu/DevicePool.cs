@@ -92,9 +92,12 @@ internal sealed class DevicePool : IDisposable
     /// <summary>Accounts for a block whose owner was finalized without Dispose.</summary>
     public void Leaked(long capacity)
     {
-        Interlocked.Increment(ref leakedBlocks);
-        Interlocked.Decrement(ref liveBlocks);
-        Interlocked.Add(ref liveBytes, -capacity);
+        lock (gate)
+        {
+            leakedBlocks++;
+            liveBlocks--;
+            liveBytes -= capacity;
+        }
     }
 
     /// <summary>Frees every cached block.</summary>

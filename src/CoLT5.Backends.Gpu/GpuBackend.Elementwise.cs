@@ -19,10 +19,8 @@ public sealed partial class GpuBackend
         var layout = KernelLayout.Of(x, y);
         var args = new KernelArgs();
         args.Int((int)op);
-        args.Buffer(Own(x));
-        args.Long(x.Offset);
-        args.Buffer(Own(y));
-        args.Long(y.Offset);
+        View(ref args, x);
+        View(ref args, y);
         args.Struct(layout);
         AddParams(ref args, p);
         Launch1D(Kernels.Get("elementwise.h", "unary", TypeDefines(DType.Float32, "unary")), layout.N, args);
@@ -43,14 +41,10 @@ public sealed partial class GpuBackend
         var layout = KernelLayout.Of(xv, yv, dy, dx);
         var args = new KernelArgs();
         args.Int((int)op);
-        args.Buffer(Own(xv));
-        args.Long(xv.Offset);
-        args.Buffer(Own(yv));
-        args.Long(yv.Offset);
-        args.Buffer(Own(dy));
-        args.Long(dy.Offset);
-        args.Buffer(Own(dx));
-        args.Long(dx.Offset);
+        View(ref args, xv);
+        View(ref args, yv);
+        View(ref args, dy);
+        View(ref args, dx);
         args.Struct(layout);
         AddParams(ref args, p);
         Launch1D(Kernels.Get("elementwise.h", "unary_backward", TypeDefines(DType.Float32, "unary backward")), layout.N, args);
@@ -68,12 +62,9 @@ public sealed partial class GpuBackend
         var layout = KernelLayout.Of(a, b, y);
         var args = new KernelArgs();
         args.Int((int)op);
-        args.Buffer(Own(a));
-        args.Long(a.Offset);
-        args.Buffer(Own(b));
-        args.Long(b.Offset);
-        args.Buffer(Own(y));
-        args.Long(y.Offset);
+        View(ref args, a);
+        View(ref args, b);
+        View(ref args, y);
         args.Struct(layout);
         Launch1D(Kernels.Get("elementwise.h", "binary", TypeDefines(y.DType, "binary")), layout.N, args);
     }
@@ -91,12 +82,9 @@ public sealed partial class GpuBackend
         var layout = KernelLayout.Of(a, b, y);
         var args = new KernelArgs();
         args.Int((int)op);
-        args.Buffer(Own(a));
-        args.Long(a.Offset);
-        args.Buffer(Own(b));
-        args.Long(b.Offset);
-        args.Buffer(Own(y));
-        args.Long(y.Offset);
+        View(ref args, a);
+        View(ref args, b);
+        View(ref args, y);
         args.Struct(layout);
         Launch1D(Kernels.Get("elementwise.h", "compare", TypeDefines(a.DType, "compare")), layout.N, args);
     }
@@ -115,14 +103,10 @@ public sealed partial class GpuBackend
             return;
         var layout = KernelLayout.Of(condition, a, b, y);
         var args = new KernelArgs();
-        args.Buffer(Own(condition));
-        args.Long(condition.Offset);
-        args.Buffer(Own(a));
-        args.Long(a.Offset);
-        args.Buffer(Own(b));
-        args.Long(b.Offset);
-        args.Buffer(Own(y));
-        args.Long(y.Offset);
+        View(ref args, condition);
+        View(ref args, a);
+        View(ref args, b);
+        View(ref args, y);
         args.Struct(layout);
         Launch1D(Kernels.Get("elementwise.h", "where_select", TypeDefines(y.DType, "where")), layout.N, args);
     }

@@ -73,12 +73,9 @@ public sealed partial class GpuBackend
         if (k == 0 || rows == 0)
             return;
         var args = new KernelArgs();
-        args.Buffer(Own(x));
-        args.Long(x.Offset);
-        args.Buffer(Own(values));
-        args.Long(values.Offset);
-        args.Buffer(Own(indices));
-        args.Long(indices.Offset);
+        View(ref args, x);
+        View(ref args, values);
+        View(ref args, indices);
         args.Long(rows);
         args.Int(len);
         args.Int(k);
@@ -97,8 +94,7 @@ public sealed partial class GpuBackend
         if (kind == RandomKind.Uniform && destination.DType == DType.Float32)
         {
             var args = new KernelArgs();
-            args.Buffer(Own(destination));
-            args.Long(destination.Offset);
+            View(ref args, destination);
             args.Long(n);
             args.Long((long)seed);
             args.Long((long)offset);
@@ -110,8 +106,7 @@ public sealed partial class GpuBackend
         if (kind == RandomKind.Bernoulli)
         {
             var args = new KernelArgs();
-            args.Buffer(Own(destination));
-            args.Long(destination.Offset);
+            View(ref args, destination);
             args.Long(n);
             args.Long((long)seed);
             args.Long((long)offset);
@@ -141,12 +136,9 @@ public sealed partial class GpuBackend
         xStrides[axis] = 0;
         var layout = KernelLayout.Of(y.Shape.Dims, indexStrides, y.Strides, xStrides);
         var args = new KernelArgs();
-        args.Buffer(Own(index));
-        args.Long(index.Offset);
-        args.Buffer(Own(y));
-        args.Long(y.Offset);
-        args.Buffer(Own(x));
-        args.Long(x.Offset);
+        View(ref args, index);
+        View(ref args, y);
+        View(ref args, x);
         args.Long(x.Strides[axis]);
         args.Int(x.Shape[axis]);
         args.Struct(layout);
@@ -167,12 +159,9 @@ public sealed partial class GpuBackend
         dStrides[axis] = 0;
         var layout = KernelLayout.Of(shape.Dims, indexStrides, Slice(source.Strides, source.Rank), dStrides);
         var args = new KernelArgs();
-        args.Buffer(Own(index));
-        args.Long(index.Offset);
-        args.Buffer(Own(source));
-        args.Long(source.Offset);
-        args.Buffer(Own(destination));
-        args.Long(destination.Offset);
+        View(ref args, index);
+        View(ref args, source);
+        View(ref args, destination);
         args.Long(destination.Strides[axis]);
         args.Int(destination.Shape[axis]);
         args.Struct(layout);

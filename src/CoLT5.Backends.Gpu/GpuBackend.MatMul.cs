@@ -1,7 +1,6 @@
 // Batched strided matrix products on the GPU (Kernels/gemm.h): transposes and batch broadcasts are strides.
 using System;
 using CoLT5.Backends.Gpu.Runtime;
-using CoLT5.Tensors;
 using CoLT5.Tensors.Backends;
 
 namespace CoLT5.Backends.Gpu;
@@ -14,17 +13,7 @@ public sealed partial class GpuBackend
         RequireFloat32("matmul", a);
         RequireFloat32("matmul", b);
         RequireFloat32("matmul", c);
-        var rank = c.Rank;
-        if (rank < 2 || a.Rank != rank || b.Rank != rank)
-            throw new ShapeMismatchException("matmul", a.Shape, b.Shape, $"operands must have the output's rank {rank}");
-        int m = c.Shape[^2], n = c.Shape[^1], k = a.Shape[^1];
-        if (a.Shape[^2] != m || b.Shape[^2] != k || b.Shape[^1] != n)
-            throw new ShapeMismatchException("matmul", a.Shape, b.Shape, $"cannot produce {c.Shape}");
-        for (var i = 0; i < rank - 2; i++)
-        {
-            if (a.Shape[i] != c.Shape[i] || b.Shape[i] != c.Shape[i])
-                throw new ShapeMismatchException("matmul", a.Shape, b.Shape, "batch dimensions must equal the output's");
-        }
+        var (m, n, k) = BackendChecks.MatMulSizes(a, b, c);
         if (c.NumElements == 0)
             return;
         if (k == 0)
@@ -38,16 +27,13 @@ public sealed partial class GpuBackend
         }
         var batch = KernelLayout.Of(c.Shape.Dims[..^2], a.Strides[..^2], b.Strides[..^2], c.Strides[..^2]);
         var args = new KernelArgs();
-        args.Buffer(Own(a));
-        args.Long(a.Offset);
+        View(ref args, a);
         args.Long(a.Strides[^2]);
         args.Long(a.Strides[^1]);
-        args.Buffer(Own(b));
-        args.Long(b.Offset);
+        View(ref args, b);
         args.Long(b.Strides[^2]);
         args.Long(b.Strides[^1]);
-        args.Buffer(Own(c));
-        args.Long(c.Offset);
+        View(ref args, c);
         args.Long(c.Strides[^2]);
         args.Long(c.Strides[^1]);
         args.Int(m);

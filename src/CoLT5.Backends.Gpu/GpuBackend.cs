@@ -76,7 +76,7 @@ public sealed unsafe partial class GpuBackend : IBackend
     public void Upload(ReadOnlySpan<byte> source, IDeviceBuffer destination, long byteOffset)
     {
         var buffer = Own(destination);
-        CheckRange(buffer, byteOffset, source.Length);
+        BackendChecks.ByteRange(buffer, byteOffset, source.Length);
         runtime.Upload(source, buffer.Handle, byteOffset);
     }
 
@@ -84,7 +84,7 @@ public sealed unsafe partial class GpuBackend : IBackend
     public void Download(IDeviceBuffer source, long byteOffset, Span<byte> destination)
     {
         var buffer = Own(source);
-        CheckRange(buffer, byteOffset, destination.Length);
+        BackendChecks.ByteRange(buffer, byteOffset, destination.Length);
         runtime.Download(buffer.Handle, byteOffset, destination);
         ThrowReportedErrors();
     }
@@ -226,38 +226,19 @@ public sealed unsafe partial class GpuBackend : IBackend
         ? gpu
         : throw new DeviceMismatchException(Device.ToString(), Device, buffer.Backend.Device);
 
+    /// <summary>Appends a view as the (buffer, element offset) argument pair every kernel takes.</summary>
+    private void View(ref KernelArgs args, in TensorView view)
+    {
+        args.Buffer(Own(view));
+        args.Long(view.Offset);
+    }
+
     /// <summary>The native memory of a view's buffer, after checking every addressed element lies inside it.</summary>
     internal nint Own(in TensorView view)
     {
         var buffer = Own(view.Buffer);
-        CheckBounds(view, buffer);
+        BackendChecks.Inside(view, "gpu");
         return buffer.Handle;
-    }
-
-    private static void CheckRange(GpuBuffer buffer, long byteOffset, long count)
-    {
-        var bytes = buffer.Length * buffer.DType.SizeOf();
-        if (byteOffset < 0 || count < 0 || byteOffset + count > bytes)
-            throw new ArgumentOutOfRangeException(nameof(byteOffset),
-                $"bytes [{byteOffset}, {byteOffset + count}) lie outside a buffer of {bytes} bytes");
-    }
-
-    private static void CheckBounds(in TensorView view, GpuBuffer buffer)
-    {
-        if (view.NumElements == 0)
-            return;
-        long lo = view.Offset, hi = view.Offset;
-        for (var i = 0; i < view.Rank; i++)
-        {
-            var span = (view.Shape[i] - 1) * view.Strides[i];
-            if (span < 0)
-                lo += span;
-            else
-                hi += span;
-        }
-        if (lo < 0 || hi >= buffer.Length)
-            throw new TensorException("gpu", $"view {view} addresses elements [{lo}, {hi}] outside its buffer " +
-                $"of {buffer.Length} elements");
     }
 
     private static void SameShape(string op, in TensorView a, in TensorView b)
