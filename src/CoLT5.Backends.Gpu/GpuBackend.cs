@@ -109,6 +109,7 @@ public sealed unsafe partial class GpuBackend : IBackend
             1 => "cross_entropy (target)",
             2 => "cross_entropy_backward (target)",
             3 => "gather / index_select",
+            5 => "attention (bucket map entry outside the bias table)",
             _ => "scatter_add / index_add",
         };
         throw new TensorIndexException($"{op} on {Device}, reported at the next synchronisation", report[2], report[3], -1);
@@ -126,8 +127,14 @@ public sealed unsafe partial class GpuBackend : IBackend
         args.Long(destination.Offset);
         args.Struct(layout);
         args.Float((float)value);
-        args.Int(destination.DType == DType.Float32 ? 0 : checked((int)value));
-        Launch1D(Kernels.Get("elementwise.h", "fill", TypeDefines(destination.DType, "fill")), layout.N, args);
+        args.Long(destination.DType switch
+        {
+            DType.Float32 => 0,
+            DType.Float64 => BitConverter.DoubleToInt64Bits(value),
+            _ => checked((int)value),
+        });
+        string[] defines = destination.DType == DType.Float64 ? ["T=i64", "IS_FLOAT=0"] : TypeDefines(destination.DType, "fill");
+        Launch1D(Kernels.Get("elementwise.h", "fill", defines), layout.N, args);
     }
 
     /// <inheritdoc/>

@@ -2,7 +2,8 @@
 // where. Compiled per element type with -DT=float|int|uchar (unary ops only for float). Op codes are the ordinals
 // of the C# enums UnaryOp, BinaryOp and CompareOp; each formula matches ReferenceBackend's.
 
-KERNEL void fill(GLOBAL T* y, i64 yo, Layout L, float value, int ivalue)
+// float64 tensors are filled with their bit pattern as T = i64 (no float64 support needed).
+KERNEL void fill(GLOBAL T* y, i64 yo, Layout L, float value, i64 ivalue)
 {
     FOR_EACH_ELEMENT(i, L.n)
     {

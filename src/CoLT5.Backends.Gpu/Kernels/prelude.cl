@@ -19,6 +19,12 @@ typedef ulong u64;
 #define POWF(x, y) pow(x, y)
 #define FABSF(x) fabs(x)
 #define FMAF(a, b, c) fma(a, b, c)
+#define FMAXF(a, b) fmax(a, b)
+#define EXPD(x) exp(x)
+#define LOGD(x) log(x)
+#define FMAXD(a, b) fmax(a, b)
+#define FMIND(a, b) fmin(a, b)
+#define FMINF(a, b) fmin(a, b)
 #define ISNAN(x) ((x) != (x))
 #define AS_FLOAT(u) as_float(u)
 #define AS_UINT(f) as_uint(f)
@@ -27,6 +33,7 @@ typedef ulong u64;
 #define I2F(x) convert_float_rte(x)
 #define ATOMIC_ADD_F32(p, v) atomic_add_f32(p, v)
 #define ATOMIC_ADD_I32(p, v) atomic_add(p, v)
+#define ATOMIC_ADD_LOCAL_F32(p, v) atomic_add_local_f32(p, v)
 
 // Float atomic add by compare-and-swap (OpenCL 1.2 has integer atomics only).
 static inline void atomic_add_f32(volatile __global float* p, float v)
@@ -35,6 +42,19 @@ static inline void atomic_add_f32(volatile __global float* p, float v)
     while (1)
     {
         uint seen = atomic_cmpxchg((volatile __global uint*)p, expected, as_uint(as_float(expected) + v));
+        if (seen == expected)
+            break;
+        expected = seen;
+    }
+}
+
+// The same in local memory (the attention backward's per-bucket histogram).
+static inline void atomic_add_local_f32(volatile __local float* p, float v)
+{
+    uint expected = as_uint(*p);
+    while (1)
+    {
+        uint seen = atomic_cmpxchg((volatile __local uint*)p, expected, as_uint(as_float(expected) + v));
         if (seen == expected)
             break;
         expected = seen;

@@ -24,6 +24,12 @@ typedef unsigned char uchar;
 #define POWF(x, y) powf(x, y)
 #define FABSF(x) fabsf(x)
 #define FMAF(a, b, c) fmaf(a, b, c)
+#define FMAXF(a, b) fmaxf(a, b)
+#define EXPD(x) exp(x)
+#define LOGD(x) log(x)
+#define FMAXD(a, b) fmax(a, b)
+#define FMIND(a, b) fmin(a, b)
+#define FMINF(a, b) fminf(a, b)
 #define ISNAN(x) ((x) != (x))
 #define AS_FLOAT(u) __uint_as_float(u)
 #define AS_UINT(f) __float_as_uint(f)
@@ -34,6 +40,7 @@ static __device__ __forceinline__ int f2i_sat(double x) { return __double2int_rz
 #define I2F(x) __int2float_rn(x)
 #define ATOMIC_ADD_F32(p, v) atomicAdd(p, v)
 #define ATOMIC_ADD_I32(p, v) atomicAdd(p, v)
+#define ATOMIC_ADD_LOCAL_F32(p, v) atomicAdd(p, v)
 
 // Products and sums that must round like the CPU's (no fused multiply-add), e.g. random numbers.
 #define MUL_RN(a, b) __fmul_rn(a, b)

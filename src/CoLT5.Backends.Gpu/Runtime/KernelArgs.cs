@@ -22,7 +22,7 @@ internal enum KernelArgKind : byte
 /// </summary>
 internal unsafe struct KernelArgs
 {
-    public const int Capacity = 24;
+    public const int Capacity = 32;
     private const int AreaBytes = 2048;
 
     private fixed byte kinds[Capacity];

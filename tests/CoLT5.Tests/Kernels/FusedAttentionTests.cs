@@ -39,7 +39,7 @@ public sealed class FusedAttentionTests
         from len in Gen.Choose(1, 60)
         select new SetRecipe(tk, keep, keyPos, queryPos, window, bias, buckets, low, len);
 
-    private static readonly Gen<AttentionRecipe> Recipes =
+    internal static readonly Gen<AttentionRecipe> Recipes =
         from b in Gen.Choose(1, 2)
         from h in Gen.Elements(1, 2, 3, 4)
         from gDivisor in Gen.Elements(1, 1, 2, 4)
@@ -123,11 +123,14 @@ public sealed class FusedAttentionTests
         Assert.Contains("keys must be (B, G, Tk, D) with G dividing H", e.Message);
     }
 
-    private static void Compare(AttentionRecipe r, DType dtype, double tolerance)
+    /// <summary>The fused op on <paramref name="device"/> (default the CPU) in <paramref name="dtype"/> against the
+    /// float64 composed reference on the CPU: output and every gradient to <paramref name="tolerance"/> of their
+    /// scale.</summary>
+    internal static void Compare(AttentionRecipe r, DType dtype, double tolerance, Device? device = null)
     {
         using var scope = DisposeScope.Enter();
         var want = Problem.Build(r, DType.Float64);
-        var got = Problem.Build(r, dtype);
+        var got = Problem.Build(r, dtype, device ?? Device.Cpu);
         var wantOut = FusedAttention.Composed(want.Q, want.Main(want.K, want.V, want.Table),
             want.Side(want.SideK, want.SideV, want.SideTable));
         var gotOut = FusedAttention.Forward(got.Q, got.Main(got.K, got.V, got.Table),
@@ -135,7 +138,8 @@ public sealed class FusedAttentionTests
         Closeness.Assert("output", Doubles(gotOut), wantOut.ToArray<double>(), tolerance);
         var weights = Tensor.RandN(wantOut.Shape, new Generator(r.Seed + 9), dtype: DType.Float64);
         (wantOut * weights).Sum().Backward();
-        using var w = weights.To(dtype);
+        using var typed = weights.To(dtype);
+        using var w = typed.To(gotOut.Device);
         (gotOut * w).Sum().Backward();
         // A table entry sums up to B·Tq·Tk score gradients that may cancel (a one-bucket table has gradient 0): its
         // rounding slack is that many times the q/k/v gradient scale.
@@ -156,7 +160,8 @@ public sealed class FusedAttentionTests
 
     private static double[] Doubles(Tensor t)
     {
-        using var d = t.To(DType.Float64);
+        using var host = t.To(Device.Cpu);
+        using var d = host.To(DType.Float64);
         return d.ToArray<double>();
     }
 
@@ -166,20 +171,20 @@ public sealed class FusedAttentionTests
         private readonly SetExtras main;
         private readonly SetExtras? side;
 
-        private Problem(AttentionRecipe r, DType dtype)
+        private Problem(AttentionRecipe r, DType dtype, Device device)
         {
             var seed = r.Seed;
-            Q = Leaf([r.B, r.H, r.Tq, r.D], seed++, dtype);
-            K = Leaf([r.B, r.G, r.Main.Tk, r.D], seed++, dtype);
-            V = Leaf([r.B, r.G, r.Main.Tk, r.D], seed++, dtype);
-            Table = r.Main.Bias ? Leaf([r.Main.Buckets, r.H], seed++, dtype) : null;
-            main = new SetExtras(r, r.Main, seed++);
+            Q = Leaf([r.B, r.H, r.Tq, r.D], seed++, dtype, device);
+            K = Leaf([r.B, r.G, r.Main.Tk, r.D], seed++, dtype, device);
+            V = Leaf([r.B, r.G, r.Main.Tk, r.D], seed++, dtype, device);
+            Table = r.Main.Bias ? Leaf([r.Main.Buckets, r.H], seed++, dtype, device) : null;
+            main = new SetExtras(r, r.Main, seed++, device);
             if (r.Side is { } s)
             {
-                SideK = Leaf([r.B, r.G, s.Tk, r.D], seed++, dtype);
-                SideV = Leaf([r.B, r.G, s.Tk, r.D], seed++, dtype);
-                SideTable = s.Bias ? Leaf([s.Buckets, r.H], seed++, dtype) : null;
-                side = new SetExtras(r, s, seed);
+                SideK = Leaf([r.B, r.G, s.Tk, r.D], seed++, dtype, device);
+                SideV = Leaf([r.B, r.G, s.Tk, r.D], seed++, dtype, device);
+                SideTable = s.Bias ? Leaf([s.Buckets, r.H], seed++, dtype, device) : null;
+                side = new SetExtras(r, s, seed, device);
             }
         }
 
@@ -195,7 +200,8 @@ public sealed class FusedAttentionTests
         public Tensor[] Leaves => [Q, K, V, Table ?? Placeholder(), SideK ?? Placeholder(), SideV ?? Placeholder(),
             SideTable ?? Placeholder()];
 
-        public static Problem Build(AttentionRecipe r, DType dtype) => new(r, dtype);
+        public static Problem Build(AttentionRecipe r, DType dtype, Device? device = null) =>
+            new(r, dtype, device ?? Device.Cpu);
 
         public AttentionKeySet Main(Tensor k, Tensor v, Tensor? table) => main.Apply(k, v, table);
 
@@ -204,10 +210,10 @@ public sealed class FusedAttentionTests
 
         private static Tensor Placeholder() => Tensor.Zeros(new Shape(0), DType.Float64);
 
-        private static Tensor Leaf(int[] shape, ulong seed, DType dtype)
+        private static Tensor Leaf(int[] shape, ulong seed, DType dtype, Device device)
         {
             var t = Tensor.RandN(new Shape(shape), new Generator(seed), dtype: DType.Float64);
-            var typed = t.To(dtype);
+            var typed = t.To(dtype).To(device);
             typed.RequiresGrad = true;
             return typed;
         }
@@ -219,28 +225,28 @@ public sealed class FusedAttentionTests
         private readonly SetRecipe s;
         private readonly Tensor? mask, keyPositions, queryPositions, map;
 
-        public SetExtras(AttentionRecipe r, SetRecipe s, ulong seed)
+        public SetExtras(AttentionRecipe r, SetRecipe s, ulong seed, Device device)
         {
             this.s = s;
             var rng = new Random((int)(seed % int.MaxValue));
             if (s.Keep < 1)
             {
                 var keep = Enumerable.Range(0, r.B * s.Tk).Select(_ => rng.NextDouble() < s.Keep).ToArray();
-                mask = Tensor.FromArray<bool>(keep, new Shape(r.B, s.Tk));
+                mask = Tensor.FromArray<bool>(keep, new Shape(r.B, s.Tk), device);
             }
             if (s.KeyPositions)
-                keyPositions = Positions(rng, r.B, s.Tk);
+                keyPositions = Positions(rng, r.B, s.Tk, device);
             if (s.QueryPositions)
-                queryPositions = Positions(rng, r.B, r.Tq);
+                queryPositions = Positions(rng, r.B, r.Tq, device);
             if (s.Bias)
             {
                 var ids = Enumerable.Range(0, s.MapLen).Select(_ => rng.Next(s.Buckets)).ToArray();
-                map = Tensor.FromArray<int>(ids, new Shape(s.MapLen));
+                map = Tensor.FromArray<int>(ids, new Shape(s.MapLen), device);
             }
         }
 
         // Sorted distinct positions in [−5, 3·count) (routed tokens keep their order; global ids may be −1).
-        private static Tensor Positions(Random rng, int batch, int count)
+        private static Tensor Positions(Random rng, int batch, int count, Device device)
         {
             var all = new int[batch * count];
             for (var b = 0; b < batch; b++)
@@ -248,7 +254,7 @@ public sealed class FusedAttentionTests
                 var picked = Enumerable.Range(-5, 3 * count + 5).OrderBy(_ => rng.Next()).Take(count).Order().ToArray();
                 picked.CopyTo(all, b * count);
             }
-            return Tensor.FromArray<int>(all, new Shape(batch, count));
+            return Tensor.FromArray<int>(all, new Shape(batch, count), device);
         }
 
         public AttentionKeySet Apply(Tensor k, Tensor v, Tensor? table) => new(k, v)
