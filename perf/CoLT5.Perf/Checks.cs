@@ -10,14 +10,21 @@ public static class Checks
 {
     /// <summary>A float64 store holding float64 copies of every parameter of <paramref name="store"/>, under the
     /// same names: the same model built on it is the float64 reference of the float32 one.</summary>
-    public static ParameterStore Float64Copy(ParameterStore store)
+    public static ParameterStore Float64Copy(ParameterStore store) => Copy(store, DType.Float64, Device.Cpu);
+
+    /// <summary>A store holding copies of every parameter of <paramref name="store"/> in <paramref name="dtype"/> on
+    /// <paramref name="device"/>, under the same names.</summary>
+    public static ParameterStore Copy(ParameterStore store, DType dtype, Device device)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var copy = new ParameterStore(DType.Float64, Device.Cpu, new Generator(1));
+        var copy = new ParameterStore(dtype, device, new Generator(1));
         using (Tensor.NoGrad())
         {
             foreach (var (name, tensor) in store.Parameters)
-                copy.Add(name, tensor.To(DType.Float64));
+            {
+                using var typed = tensor.To(dtype);
+                copy.Add(name, typed.To(device));
+            }
         }
         return copy;
     }

@@ -2,7 +2,7 @@
 // before timing (`router`, the fused vs composed soft top-k, `layers`, one encoder layer, and `encoders`, whole
 // encoder stacks, run only when named).
 // Usage: dotnet run -c Release --project perf/CoLT5.Perf -- gemm [--threads N] [--json FILE] [--no-peer] [--quick]
-//        dotnet run -c Release --project perf/CoLT5.Perf -- layers [--layer …] [--n …] [--mode …] [--vs-torch] [--json FILE]
+//        dotnet run -c Release --project perf/CoLT5.Perf -- layers [--layer …] [--n …] [--mode …] [--device D] [--vs-torch] [--json FILE]
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -29,7 +29,8 @@ public static class Program
             Console.WriteLine("       CoLT5.Perf encoders [--preset tiny|small|base] [--encoder colt5,longt5-tglobal,…] " +
                 "[--n N[,N…]] [--json FILE] [--threads N] [--max-gib G]");
             Console.WriteLine("       CoLT5.Perf layers [--layer t5|local|tglobal|colt5[,…]] [--n N[,N…]] " +
-                "[--mode fwd|fwdbwd|both] [--vs-torch] [--json FILE] [--svg PREFIX] [--threads N] [--max-gib G]");
+                "[--mode fwd|fwdbwd|both] [--device cpu|opencl|cuda] [--vs-torch] [--json FILE] [--svg PREFIX] [--threads N] " +
+                "[--max-gib G]");
             return args.Length == 0 ? 1 : 0;
         }
         var command = args[0];
@@ -46,7 +47,7 @@ public static class Program
         if (command == "layers")
         {
             if (Option(args, "--_case") is { } single)
-                return LayerSweep.RunChild(single, threads);
+                return LayerSweep.RunChild(single, threads, Tensors.Device.Parse(Option(args, "--device") ?? "cpu"));
             Console.WriteLine($"CoLT5.Perf layers: {CpuBackend.DescribeMachine()}, " +
                 $"load {Harness.LoadAverage()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, .NET {Environment.Version}");
             return LayerSweep.Run(args, threads);

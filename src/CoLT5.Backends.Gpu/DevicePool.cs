@@ -13,7 +13,7 @@ internal sealed class DevicePool : IDisposable
     private readonly IGpuRuntime runtime;
     private readonly Lock gate = new();
     private readonly Dictionary<long, Stack<nint>> free = [];
-    private long liveBlocks, liveBytes, cachedBytes, leakedBlocks;
+    private long liveBlocks, liveBytes, cachedBytes, leakedBlocks, peakBytes;
 
     public DevicePool(IGpuRuntime runtime) => this.runtime = runtime;
 
@@ -22,6 +22,17 @@ internal sealed class DevicePool : IDisposable
 
     /// <summary>Bytes handed out and not yet returned.</summary>
     public long LiveBytes => Interlocked.Read(ref liveBytes);
+
+    /// <summary>The most bytes live at once since the last <see cref="ResetPeak"/> (the device-memory high-water
+    /// mark of a workload).</summary>
+    public long PeakBytes => Interlocked.Read(ref peakBytes);
+
+    /// <summary>Starts a new high-water mark at the bytes live now.</summary>
+    public void ResetPeak()
+    {
+        lock (gate)
+            peakBytes = liveBytes;
+    }
 
     /// <summary>Bytes kept on the free lists.</summary>
     public long CachedBytes => Interlocked.Read(ref cachedBytes);
@@ -54,6 +65,7 @@ internal sealed class DevicePool : IDisposable
                 cachedBytes -= capacity;
                 liveBlocks++;
                 liveBytes += capacity;
+                peakBytes = Math.Max(peakBytes, liveBytes);
                 return stack.Pop();
             }
         }
@@ -71,6 +83,7 @@ internal sealed class DevicePool : IDisposable
         {
             liveBlocks++;
             liveBytes += capacity;
+            peakBytes = Math.Max(peakBytes, liveBytes);
         }
         return block;
     }

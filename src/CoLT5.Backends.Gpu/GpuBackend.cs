@@ -57,6 +57,12 @@ public sealed unsafe partial class GpuBackend : IBackend
     /// <summary>Bytes allocated and not yet released.</summary>
     public long LiveBytes => Pool.LiveBytes;
 
+    /// <summary>The most bytes live at once since <see cref="ResetPeakBytes"/> (device-memory high-water mark).</summary>
+    public long PeakBytes => Pool.PeakBytes;
+
+    /// <summary>Restarts <see cref="PeakBytes"/> from the bytes live now.</summary>
+    public void ResetPeakBytes() => Pool.ResetPeak();
+
     internal DevicePool Pool { get; }
 
     internal KernelCache Kernels { get; }

@@ -1,14 +1,17 @@
 // One encoder layer case of `layers`, run inside its own child process: builds a T5 / LongT5-local /
-// LongT5-TGlobal / CoLT5 layer at the PyTorch peer's sizes, checks float32 against float64 on a short input,
-// then times forward (eval, no grad) or forward+backward (train, gradient into the input and every parameter).
+// LongT5-TGlobal / CoLT5 layer at the PyTorch peer's sizes on the CPU or a GPU, checks its float32 against the
+// CPU's float64 on a short input, then times forward (eval, no grad) or forward+backward (train, gradient into the
+// input and every parameter); on a GPU each timed call ends with a device synchronisation.
 using System;
 using System.Linq;
 using CoLT5.Backends.Cpu;
+using CoLT5.Backends.Gpu;
 using CoLT5.Model.Configuration;
 using CoLT5.Model.Layers;
 using CoLT5.Nn;
 using CoLT5.Nn.Modules;
 using CoLT5.Tensors;
+using CoLT5.Tensors.Backends;
 using CoLT5.Tensors.Memory;
 using CoLT5.Tensors.Random;
 
@@ -62,24 +65,37 @@ public static class LayerCase
 {
     private const int CheckLength = 512;
 
-    public static LayerResult Run(string layer, int n, string mode, int threads)
+    public static LayerResult Run(string layer, int n, string mode, int threads, Device device)
     {
         CpuBackend.Threads = threads;
         var backward = mode == "fwdbwd";
-        var check = Check(layer, backward);
+        var check = Check(layer, backward, device);
         Harness.ResetPeakRss();                        // the check's float64 copy is not part of the case
         var config = LayerKinds.Config(layer);
-        using var store = new ParameterStore(DType.Float32, Device.Cpu, new Generator(1));
+        using var host = new ParameterStore(DType.Float32, Device.Cpu, new Generator(1));
+        Build(host, config);
+        using var store = Checks.Copy(host, DType.Float32, device);
         var (module, tables) = Build(store, config);
-        using var x = Tensor.RandN(new Shape(1, n, config.DModel), new Generator(2));
-        using var upstream = Tensor.RandN(new Shape(1, n, config.DModel), new Generator(3));
+        using var x = Tensor.RandN(new Shape(1, n, config.DModel), new Generator(2), device: device);
+        using var upstream = Tensor.RandN(new Shape(1, n, config.DModel), new Generator(3), device: device);
         var mask = Enumerable.Repeat(true, n).ToArray();
+        var backend = BackendRegistry.Get(device);
+        var gpu = backend as GpuBackend;
         Action step = backward
             ? () => ForwardBackward(module, tables, config, store, x, upstream, mask)
             : () => ForwardOnly(module, tables, config, x, mask);
-        var (timing, _) = Harness.Measure(step, minRuns: 5, minSeconds: 2, warmup: 1, maxRuns: 50);
+        Action timed = () =>
+        {
+            step();
+            backend.Synchronize();                     // GPU work is asynchronous: the call ends when it is done
+        };
+        timed();                                       // first call: kernel builds and pool growth
+        gpu?.ResetPeakBytes();
+        var (timing, _) = Harness.Measure(timed, minRuns: 5, minSeconds: 2, warmup: 1, maxRuns: 50);
         return new LayerResult
         {
+            Device = device.ToString(),
+            DevicePeakMb = gpu is null ? null : gpu.PeakBytes / (1024.0 * 1024.0),
             Name = layer,
             N = n,
             Mode = mode,
@@ -124,14 +140,17 @@ public static class LayerCase
         layer.Forward(input, context).Backward(upstream);
     }
 
-    // The same layer in float32 and float64 (identical weights) on a 512-token input: the output, and for
-    // fwdbwd the input gradient and every parameter gradient, relative to each tensor's largest magnitude.
-    private static string Check(string layer, bool backward)
+    // The same layer in float32 on the device and float64 on the CPU (identical weights) on a 512-token input: the
+    // output, and for fwdbwd the input gradient and every parameter gradient, relative to each tensor's largest
+    // magnitude.
+    private static string Check(string layer, bool backward, Device device)
     {
         var config = LayerKinds.Config(layer);
-        using var store32 = new ParameterStore(DType.Float32, Device.Cpu, new Generator(1));
+        using var host = new ParameterStore(DType.Float32, Device.Cpu, new Generator(1));
+        Build(host, config);
+        using var store32 = Checks.Copy(host, DType.Float32, device);
         var (layer32, tables32) = Build(store32, config);
-        using var store64 = Checks.Float64Copy(store32);
+        using var store64 = Checks.Float64Copy(host);
         var (layer64, tables64) = Build(store64, config);
         using var x32 = Tensor.RandN(new Shape(1, CheckLength, config.DModel), new Generator(2));
         using var up32 = Tensor.RandN(new Shape(1, CheckLength, config.DModel), new Generator(3));
@@ -147,9 +166,10 @@ public static class LayerCase
         double[][] Once(EncoderLayer module, EncoderBiasTables tables, ParameterStore store, Tensor x, Tensor up)
         {
             using var scope = DisposeScope.Enter();
-            var input = x.DType == store.DType ? x.Detach() : x.To(store.DType);
+            var typed = x.DType == store.DType ? x.Detach() : x.To(store.DType);
+            var input = typed.To(store.Device);
             input.RequiresGrad = backward;
-            using var context = EncoderContext.Build(config, mask, 1, CheckLength, tables, store.DType, Device.Cpu);
+            using var context = EncoderContext.Build(config, mask, 1, CheckLength, tables, store.DType, store.Device);
             if (!backward)
             {
                 using var noGrad = Tensor.NoGrad();
@@ -159,7 +179,7 @@ public static class LayerCase
             module.Train();
             store.ZeroGrad();
             var y = module.Forward(input, context);
-            y.Backward(up.To(store.DType));
+            y.Backward(up.To(store.DType).To(store.Device));
             return [y.ToDoubleArray(), input.Grad!.ToDoubleArray(),
                 .. store.Parameters.Where(p => p.Tensor.Grad is not null).Select(p => p.Tensor.Grad!.ToDoubleArray())];
         }

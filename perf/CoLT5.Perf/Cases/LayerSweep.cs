@@ -20,6 +20,8 @@ public sealed record LayerResult
     [JsonPropertyName("n")] public int N { get; init; }
     [JsonPropertyName("mode")] public required string Mode { get; init; }
     [JsonPropertyName("threads")] public int Threads { get; init; }
+    [JsonPropertyName("device")] public string? Device { get; init; }
+    [JsonPropertyName("device_peak_mb")] public double? DevicePeakMb { get; init; }
     [JsonPropertyName("median_ms")] public double? MedianMs { get; init; }
     [JsonPropertyName("min_ms")] public double? MinMs { get; init; }
     [JsonPropertyName("max_ms")] public double? MaxMs { get; init; }
@@ -29,6 +31,7 @@ public sealed record LayerResult
     [JsonPropertyName("page_faults_per_call")] public double? PageFaultsPerCall { get; init; }
     [JsonPropertyName("torch_median_ms")] public double? TorchMedianMs { get; init; }
     [JsonPropertyName("torch_peak_rss_mb")] public double? TorchPeakRssMb { get; init; }
+    [JsonPropertyName("torch_device_peak_mb")] public double? TorchDevicePeakMb { get; init; }
     [JsonPropertyName("ratio")] public double? Ratio { get; init; }
     [JsonPropertyName("check")] public required string Check { get; init; }
     [JsonPropertyName("note")] public string? Note { get; init; }
@@ -42,11 +45,12 @@ public static class LayerSweep
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    /// <summary>The child entry: `layers --_case layer:n:mode`; prints one result line.</summary>
-    public static int RunChild(string spec, int threads)
+    /// <summary>The child entry: `layers --_case layer:n:mode --device D`; prints one result line.</summary>
+    public static int RunChild(string spec, int threads, Tensors.Device device)
     {
         var parts = spec.Split(':');
-        var result = LayerCase.Run(parts[0], int.Parse(parts[1], CultureInfo.InvariantCulture), parts[2], threads);
+        var result = LayerCase.Run(parts[0], int.Parse(parts[1], CultureInfo.InvariantCulture), parts[2], threads,
+            device);
         ChildCase.Emit(result);
         return 0;
     }
@@ -60,6 +64,7 @@ public static class LayerSweep
         var json = Program.Option(args, "--json");
         var svg = Program.Option(args, "--svg");
         var vsTorch = args.Contains("--vs-torch");
+        var device = Tensors.Device.Parse(Program.Option(args, "--device") ?? "cpu");
         var maxGiB = Program.Option(args, "--max-gib") is { } g ? double.Parse(g, CultureInfo.InvariantCulture) : 12;
         if (layers.FirstOrDefault(l => !LayerKinds.All.Contains(l)) is { } unknown)
             return Usage($"unknown layer '{unknown}' (expected {string.Join(", ", LayerKinds.All)})");
@@ -71,7 +76,7 @@ public static class LayerSweep
         TorchLayersPeer? peer = null;
         if (vsTorch)
         {
-            peer = TorchLayersPeer.Find(threads, out var why);
+            peer = TorchLayersPeer.Find(threads, device, out var why);
             if (peer is null)
                 return Usage($"--vs-torch: {why}");
         }
@@ -90,7 +95,7 @@ public static class LayerSweep
             {
                 foreach (var n in lengths)
                 {
-                    var ours = RunOurs(layer, n, mode, threads, maxGiB);
+                    var ours = RunOurs(layer, n, mode, threads, maxGiB, device);
                     if (peer is not null)
                         ours = peer.Compare(ours, maxGiB);
                     results.Add(ours);
@@ -129,7 +134,8 @@ public static class LayerSweep
         return 2;
     }
 
-    private static LayerResult RunOurs(string layer, int n, string mode, int threads, double maxGiB)
+    private static LayerResult RunOurs(string layer, int n, string mode, int threads, double maxGiB,
+        Tensors.Device device)
     {
         var estimate = LayerKinds.EstimateGiB(layer, n, mode == "fwdbwd");
         if (estimate > maxGiB)
@@ -143,7 +149,7 @@ public static class LayerSweep
                 Note = $"estimated {estimate:F1} GiB > --max-gib {maxGiB:G}",
             };
         var result = ChildCase.Run<LayerResult>(["layers", "--_case", $"{layer}:{n}:{mode}", "--threads",
-            threads.ToString(CultureInfo.InvariantCulture)], out var failure);
+            threads.ToString(CultureInfo.InvariantCulture), "--device", device.ToString()], out var failure);
         return result ?? new LayerResult
         {
             Name = layer,
@@ -164,11 +170,12 @@ public static class LayerSweep
     }
 
     private static string Header(bool vsTorch) =>
-        $"{"layer",-8} {"n",6} {"mode",-7} {"median ms",10} {"min",9} {"max",9} {"RSS MiB",8} " +
+        $"{"layer",-8} {"n",6} {"mode",-7} {"median ms",10} {"min",9} {"max",9} {"RSS MiB",8} {"dev MiB",8} " +
         (vsTorch ? $"{"torch ms",10} {"torch RSS",9} {"ratio",7} " : "") + " check";
 
     private static string Row(LayerResult r) =>
         $"{r.Name,-8} {r.N,6} {r.Mode,-7} {F(r.MedianMs, 10)} {F(r.MinMs, 9)} {F(r.MaxMs, 9)} {F(r.PeakRssMb, 8, 0)} " +
+        $"{F(r.DevicePeakMb, 8, 0)} " +
         (r.TorchMedianMs is not null || r.Ratio is not null || r.Note is not null
             ? $"{F(r.TorchMedianMs, 10)} {F(r.TorchPeakRssMb, 9, 0)} {(r.Ratio is { } x ? $"{x:F2}x" : "-"),7} "
             : "") +

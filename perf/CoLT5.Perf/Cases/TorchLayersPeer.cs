@@ -1,6 +1,7 @@
-// The PyTorch peer of `layers --vs-torch`: ../shared/peers/torch-layers/bench.py under Debian's python3-torch,
-// one case per call right after ours, in its fastest configuration on this machine (OPENBLAS_CORETYPE unset so
-// OpenBLAS picks its AVX-512 kernel, passive OpenMP waiting, glibc malloc keeping freed memory mapped).
+// The PyTorch peer of `layers --vs-torch`: ../shared/peers/torch-layers/bench.py under Debian's python3-torch (or
+// the Python that COLT5_TORCH_PYTHON names, e.g. a GPU host's), one case per call right after ours, on the CPU in
+// its fastest configuration on this machine (OPENBLAS_CORETYPE unset so OpenBLAS picks its AVX-512 kernel, passive
+// OpenMP waiting, glibc malloc keeping freed memory mapped) or eagerly on the same CUDA device as ours.
 using System;
 using System.Diagnostics;
 using System.Globalization;
@@ -12,19 +13,28 @@ namespace CoLT5.Perf.Cases;
 
 public sealed class TorchLayersPeer
 {
-    private const string Python = "/usr/bin/python3";
+    private static readonly string Python =
+        Environment.GetEnvironmentVariable("COLT5_TORCH_PYTHON") is { Length: > 0 } python ? python : "/usr/bin/python3";
+
     private readonly string bench;
     private readonly int threads;
+    private readonly string device;
 
-    private TorchLayersPeer(string bench, int threads)
+    private TorchLayersPeer(string bench, int threads, string device)
     {
         this.bench = bench;
         this.threads = threads;
+        this.device = device;
     }
 
     /// <summary>The peer, or null with the reason when bench.py or Debian's PyTorch is missing.</summary>
-    public static TorchLayersPeer? Find(int threads, out string why)
+    public static TorchLayersPeer? Find(int threads, Tensors.Device ours, out string why)
     {
+        if (ours.Kind == Tensors.DeviceKind.OpenCl)
+        {
+            why = "PyTorch has no OpenCL device to compare with";
+            return null;
+        }
         var bench = Environment.GetEnvironmentVariable("COLT5_TORCH_LAYERS") is { Length: > 0 } dir
             ? Path.Combine(dir, "bench.py")
             : Path.GetFullPath(Path.Combine(Program.RepositoryRoot, "..", "shared", "peers", "torch-layers", "bench.py"));
@@ -39,7 +49,13 @@ public sealed class TorchLayersPeer
             why = $"{Python} cannot import torch (apt-get install -y python3-torch)";
             return null;
         }
-        return new TorchLayersPeer(bench, threads);
+        var device = ours.Kind == Tensors.DeviceKind.Cuda ? "cuda" : "cpu";
+        if (device == "cuda" && Run("-c \"import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)\"", null) != 0)
+        {
+            why = $"{Python}'s torch sees no CUDA device";
+            return null;
+        }
+        return new TorchLayersPeer(bench, threads, device);
     }
 
     /// <summary>Runs the same case in the peer and adds its time, peak RSS and the ratio (torch / ours).</summary>
@@ -52,7 +68,7 @@ public sealed class TorchLayersPeer
                 ours.N.ToString(CultureInfo.InvariantCulture), "--mode", ours.Mode, "--threads",
                 threads.ToString(CultureInfo.InvariantCulture), "--reps", "5", "--warmup", "1", "--max-gib",
                 maxGiB.ToString(CultureInfo.InvariantCulture), "--max-seconds", "120", "--alloc", "tuned",
-                "--openblas-coretype", "auto", "--json", $"\"{json}\"");
+                "--openblas-coretype", "auto", "--device", device, "--json", $"\"{json}\"");
             var exit = Run(args, Path.GetDirectoryName(bench));
             if (exit is null || !File.Exists(json))
                 return ours with { Note = Join(ours.Note, $"torch: no result (exit {exit})") };
@@ -69,6 +85,7 @@ public sealed class TorchLayersPeer
             {
                 TorchMedianMs = torchMs,
                 TorchPeakRssMb = row.GetProperty("peak_rss_mib").GetDouble(),
+                TorchDevicePeakMb = row.TryGetProperty("cuda_peak_mib", out var peak) ? peak.GetDouble() : null,
                 Ratio = ours.MedianMs is { } mine ? torchMs / mine : null,
             };
         }
