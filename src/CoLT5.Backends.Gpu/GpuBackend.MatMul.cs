@@ -5,8 +5,23 @@ using CoLT5.Tensors.Backends;
 
 namespace CoLT5.Backends.Gpu;
 
+/// <summary>Which SGEMM kernel <see cref="GpuBackend.MatMul"/> launches.</summary>
+public enum GpuGemmKernel
+{
+    /// <summary>64×64 tiles of 4×4 outputs per work-item (gemm.h `gemm`).</summary>
+    Tiled64,
+
+    /// <summary>128×128 tiles of 8×8 outputs per work-item with the next K-slice prefetched into registers
+    /// (gemm.h `gemm_wide`); opt-in until a GPU benchmark shows where it pays.</summary>
+    Wide128,
+}
+
 public sealed partial class GpuBackend
 {
+    /// <summary>The SGEMM kernel (default <see cref="GpuGemmKernel.Tiled64"/>, or <c>COLT5_GPU_GEMM=wide</c>).</summary>
+    public GpuGemmKernel GemmKernel { get; set; } =
+        Environment.GetEnvironmentVariable("COLT5_GPU_GEMM") is "wide" ? GpuGemmKernel.Wide128 : GpuGemmKernel.Tiled64;
+
     /// <inheritdoc/>
     public void MatMul(in TensorView a, in TensorView b, in TensorView c, double alpha, double beta)
     {
@@ -42,7 +57,8 @@ public sealed partial class GpuBackend
         args.Float((float)alpha);
         args.Float((float)beta);
         args.Struct(batch);
-        var groups = new Dim3((n + 63) / 64, (m + 63) / 64, (int)Math.Min(MaxGroups, batch.N));
-        runtime.Launch(Kernels.Get("gemm.h", "gemm"), groups, new Dim3(16, 16), args);
+        var (tile, entry) = GemmKernel == GpuGemmKernel.Wide128 ? (128, "gemm_wide") : (64, "gemm");
+        var groups = new Dim3((n + tile - 1) / tile, (m + tile - 1) / tile, (int)Math.Min(MaxGroups, batch.N));
+        runtime.Launch(Kernels.Get("gemm.h", entry), groups, new Dim3(16, 16), args);
     }
 }

@@ -1,5 +1,6 @@
-// `gpu`: the GPU backend's SGEMM on square and model shapes, checked against the CPU backend, timed with the device
-// synchronised around every run, next to cuBLAS (FP32 and TF32) on the same buffers when the device is CUDA.
+// `gpu`: the GPU backend's SGEMM kernels (64×64 and 128×128 tiles) on square and model shapes, each checked against
+// the CPU backend, timed with the device synchronised around every run, next to cuBLAS (FP32 and TF32) on the same
+// buffers when the device is CUDA.
 using System;
 using System.Collections.Generic;
 using CoLT5.Backends.Gpu;
@@ -27,40 +28,47 @@ public static class GpuGemmCase
             using var a = Tensor.RandN(new Shape(m, k), new Generator(1), 0, 1, DType.Float32, device);
             using var b = Tensor.RandN(new Shape(k, n), new Generator(2), 0, 1, DType.Float32, device);
             using var c = Tensor.Empty(backend, new Shape(m, n), DType.Float32);
-            var check = Check(a, b, c, backend);
-            var (timing, _) = Harness.Measure(() =>
-            {
-                backend.MatMul(a.View, b.View, c.View, 1, 0);
-                backend.Synchronize();
-            }, minRuns: 5, minSeconds: 0.5, warmup: 2);
             var flops = 2.0 * m * n * k;
-            var result = CaseResult.Timed("gpu gemm", $"{m}x{k}x{n}", 1, timing, check) with
+            var ours = new List<CaseResult>();
+            foreach (var kernel in Enum.GetValues<GpuGemmKernel>())
             {
-                GFlops = flops / timing.MedianMs / 1e6,
-            };
-            if (cublas is not null)
-            {
-                foreach (var tf32 in new[] { false, true })
+                backend.GemmKernel = kernel;
+                var check = Check(a, b, c, backend);
+                var (timing, _) = Harness.Measure(() =>
                 {
-                    cublas.UseTf32(tf32);
-                    var (peer, _) = Harness.Measure(() =>
-                    {
-                        cublas.Sgemm(m, n, k, Handle(a), Handle(b), Handle(c));
-                        cublas.Synchronize();
-                    }, minRuns: 5, minSeconds: 0.5, warmup: 2);
-                    var peerGflops = flops / peer.MedianMs / 1e6;
-                    var row = result with
+                    backend.MatMul(a.View, b.View, c.View, 1, 0);
+                    backend.Synchronize();
+                }, minRuns: 5, minSeconds: 0.5, warmup: 2);
+                ours.Add(CaseResult.Timed(kernel == GpuGemmKernel.Tiled64 ? "gpu gemm" : "gpu gemm wide",
+                    $"{m}x{k}x{n}", 1, timing, check) with
+                { GFlops = flops / timing.MedianMs / 1e6 });
+            }
+            backend.GemmKernel = GpuGemmKernel.Tiled64;
+            if (cublas is null)
+            {
+                foreach (var result in ours)
+                    yield return result;
+                continue;
+            }
+            foreach (var tf32 in new[] { false, true })
+            {
+                cublas.UseTf32(tf32);
+                var (peer, _) = Harness.Measure(() =>
+                {
+                    cublas.Sgemm(m, n, k, Handle(a), Handle(b), Handle(c));
+                    cublas.Synchronize();
+                }, minRuns: 5, minSeconds: 0.5, warmup: 2);
+                foreach (var result in ours)
+                {
+                    yield return result with
                     {
                         Peer = tf32 ? "cublas-tf32" : "cublas-fp32",
                         PeerMedianMs = peer.MedianMs,
-                        PeerGFlops = peerGflops,
-                        Ratio = peer.MedianMs / timing.MedianMs,
+                        PeerGFlops = flops / peer.MedianMs / 1e6,
+                        Ratio = peer.MedianMs / result.MedianMs,
                     };
-                    yield return row;
                 }
-                continue;
             }
-            yield return result;
         }
     }
 
