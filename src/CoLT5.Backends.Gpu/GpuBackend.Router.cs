@@ -31,13 +31,7 @@ public sealed partial class GpuBackend
         Mask(ref args, mask);
         View(ref args, k);
         View(ref args, lambda);
-        if (p.Iterations > 0)
-            View(ref args, state);
-        else
-        {
-            args.Buffer(ErrorBuffer);                                   // an empty state has no buffer to name
-            args.Long(0);
-        }
+        State(ref args, state, p);
         args.Int(n);
         args.Struct(Params(p));
         runtime.Launch(kernel, new Dim3(checked((int)rows)), new Dim3(RouterThreads), args);
@@ -60,19 +54,25 @@ public sealed partial class GpuBackend
         View(ref args, scores);
         Mask(ref args, mask);
         View(ref args, k);
-        if (p.Iterations > 0)
-            View(ref args, state);
-        else
-        {
-            args.Buffer(ErrorBuffer);
-            args.Long(0);
-        }
+        State(ref args, state, p);
         View(ref args, dLambda);
         View(ref args, dScores);
         args.Int(n);
         args.Struct(Params(p));
         runtime.Launch(kernel, new Dim3(checked((int)rows)), new Dim3(RouterThreads), args);
         return true;
+    }
+
+    // (buffer, offset) of the a_t history; a placeholder when T = 0 (an empty state names no memory).
+    private void State(ref KernelArgs args, in TensorView state, SoftTopKParams p)
+    {
+        if (p.Iterations > 0)
+        {
+            View(ref args, state);
+            return;
+        }
+        args.Buffer(ErrorBuffer);
+        args.Long(0);
     }
 
     // (buffer, offset, has_mask): a placeholder buffer when there is no mask.
