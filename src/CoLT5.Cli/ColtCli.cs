@@ -58,7 +58,7 @@ public static partial class ColtCli
         }
     }
 
-    /// <summary>The root command with train, generate, eval and info.</summary>
+    /// <summary>The root command with train, generate, eval, info and convert.</summary>
     internal static RootCommand BuildCommand(CliContext context)
     {
         var root = new RootCommand("CoLT5.Native: train, evaluate and generate with CoLT5 / T5 / LongT5 models " +
@@ -68,6 +68,7 @@ public static partial class ColtCli
         root.Subcommands.Add(GenerateCommand.Create(context));
         root.Subcommands.Add(EvalCommand.Create(context));
         root.Subcommands.Add(InfoCommand.Create(context));
+        root.Subcommands.Add(ConvertCommand.Create(context));
         return root;
     }
 

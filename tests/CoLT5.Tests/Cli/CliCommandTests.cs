@@ -8,7 +8,10 @@ using System.Text.RegularExpressions;
 using System.Threading;
 using CoLT5.Cli;
 using CoLT5.Cli.Commands;
+using CoLT5.Model;
+using CoLT5.Model.Checkpoints;
 using CoLT5.Model.Training;
+using CoLT5.Tests.Model;
 using CoLT5.Tests.Training;
 using Xunit;
 
@@ -36,6 +39,27 @@ public sealed class CliCommandTests
         Assert.Equal(3, state.Step);
         Assert.Equal(encoder, state.Metadata["encoder"]);
         Assert.Equal(3, state.LastEvaluation!.Examples);
+    }
+
+    /// <summary>`convert --cross-kv-heads`: a 4-kv-head checkpoint becomes a 2-group one that loads back; counts that
+    /// do not divide and an existing output folder are one-line errors.</summary>
+    [Fact]
+    public void ConvertPoolsCrossAttentionHeads()
+    {
+        using var dir = new TempDirectory("colt5-cli");
+        var source = dir.Combine("mha");
+        using (var model = Seq2SeqModel.Create(ModelTestKit.Micro("colt5", kvHeads: 4), seed: 1))
+            Checkpoint.Save(model, source);
+        var target = dir.Combine("gqa");
+        var run = CliTestKit.Run("convert", "--checkpoint", source, "--out", target, "--cross-kv-heads", "2");
+        run.AssertOk();
+        Assert.Contains("cross-attention key/value heads 4 → 2", run.Out, StringComparison.Ordinal);
+        using (var converted = Checkpoint.Load(target))
+            Assert.Equal(2, converted.Config.NumCrossKvHeads);
+        CliTestKit.Run("convert", "--checkpoint", source, "--out", dir.Combine("bad"), "--cross-kv-heads", "3")
+            .AssertOneLineError(ExitCodes.Error, "must divide");
+        CliTestKit.Run("convert", "--checkpoint", source, "--out", target, "--cross-kv-heads", "1")
+            .AssertOneLineError(ExitCodes.Error, "already exists");
     }
 
     [Fact]
