@@ -21,7 +21,8 @@ public sealed class SentencePieceFixtureTests
         var dir = FixturePaths.Spm;
         if (!Directory.Exists(dir))
             throw new DirectoryNotFoundException($"SentencePiece fixtures not found at {dir} (set COLT5_SPM_FIXTURES)");
-        var stems = Directory.GetFiles(dir, "*.expected.json").Select(f => Path.GetFileName(f)[..^".expected.json".Length])
+        const string suffix = ".expected.json";
+        var stems = Directory.GetFiles(dir, "*" + suffix).Select(f => Path.GetFileName(f)[..^suffix.Length])
             .Order(StringComparer.Ordinal).ToArray();
         if (stems.Length == 0)
             throw new InvalidOperationException($"no *.expected.json fixtures in {dir}");
@@ -38,9 +39,11 @@ public sealed class SentencePieceFixtureTests
         var failures = new List<string>();
         foreach (var stem in ModelStems())
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(FixturePaths.Spm, stem + ".expected.json")));
+            var expectedPath = Path.Combine(FixturePaths.Spm, stem + ".expected.json");
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(expectedPath));
             var root = doc.RootElement;
-            var sp = SentencePieceProcessor.Load(Path.Combine(FixturePaths.Spm, root.GetProperty("model").GetString()!));
+            var modelPath = Path.Combine(FixturePaths.Spm, root.GetProperty("model").GetString()!);
+            var sp = SentencePieceProcessor.Load(modelPath);
             var ids = root.GetProperty("ids");
             Check(failures, stem, "special ids",
                 $"{ids.GetProperty("unk")},{ids.GetProperty("bos")},{ids.GetProperty("eos")},{ids.GetProperty("pad")}",
@@ -56,13 +59,16 @@ public sealed class SentencePieceFixtureTests
                 Check(failures, label, "pieces", Strings(c, "pieces"), Join(pieces.Select(p => p.Piece)));
                 Check(failures, label, "pieces (EncodeAsPieces)", Strings(c, "pieces"), Join(sp.EncodeAsPieces(input)));
                 Check(failures, label, "surfaces", Strings(c, "surfaces"), Join(pieces.Select(p => p.Surface)));
-                Check(failures, label, "begin_codepoint", Ints(c, "begin_codepoint"), Join(pieces.Select(p => p.CodePointBegin)));
-                Check(failures, label, "end_codepoint", Ints(c, "end_codepoint"), Join(pieces.Select(p => p.CodePointEnd)));
+                Check(failures, label, "begin_codepoint", Ints(c, "begin_codepoint"),
+                    Join(pieces.Select(p => p.CodePointBegin)));
+                Check(failures, label, "end_codepoint", Ints(c, "end_codepoint"),
+                    Join(pieces.Select(p => p.CodePointEnd)));
                 Check(failures, label, "begin_utf8", Ints(c, "begin_utf8"), Join(pieces.Select(p => p.Utf8Begin)));
                 Check(failures, label, "end_utf8", Ints(c, "end_utf8"), Join(pieces.Select(p => p.Utf8End)));
                 Check(failures, label, "begin_utf16", Ints(c, "begin_utf16"), Join(pieces.Select(p => p.Utf16Begin)));
                 Check(failures, label, "end_utf16", Ints(c, "end_utf16"), Join(pieces.Select(p => p.Utf16End)));
-                Check(failures, label, "normalized", c.GetProperty("normalized").GetString()!, NormalizedFromPieces(sp, pieces));
+                Check(failures, label, "normalized", c.GetProperty("normalized").GetString()!,
+                    NormalizedFromPieces(sp, pieces));
                 if (pieces.Length > 0)
                     Check(failures, label, "Normalize", c.GetProperty("normalized").GetString()!, sp.Normalize(input));
                 Check(failures, label, "decoded", c.GetProperty("decoded").GetString()!,
@@ -97,7 +103,8 @@ public sealed class SentencePieceFixtureTests
                 var id = int.Parse(cols[0], CultureInfo.InvariantCulture);
                 var entry = proto.Pieces[id];
                 Assert.Equal(JsonSerializer.Deserialize<string>(cols[3]), entry.Piece);
-                Assert.Equal(cols[1].Replace("_", "", StringComparison.Ordinal), entry.Type.ToString().ToUpperInvariant());
+                Assert.Equal(cols[1].Replace("_", "", StringComparison.Ordinal),
+                    entry.Type.ToString().ToUpperInvariant());
                 // Python prints the float32 widened to double with repr: compare as float32.
                 Assert.Equal((float)double.Parse(cols[2], CultureInfo.InvariantCulture), entry.Score);
             }
@@ -159,9 +166,8 @@ public sealed class SentencePieceFixtureTests
         foreach (var line in File.ReadLines(path).Where(l => !l.StartsWith('#')))
         {
             var cols = line.Split('\t');
-            var source = char.ConvertFromUtf32(int.Parse(cols[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture));
-            var target = string.Concat(cols[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)
-                .Select(h => char.ConvertFromUtf32(int.Parse(h, NumberStyles.HexNumber, CultureInfo.InvariantCulture))));
+            var source = CodePoint(cols[0]);
+            var target = string.Concat(cols[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(CodePoint));
             if (target.Contains(' ', StringComparison.Ordinal))
                 continue;
             rows++;
@@ -169,6 +175,9 @@ public sealed class SentencePieceFixtureTests
         }
         Assert.True(rows > 4000, $"only {rows} rows checked");
     }
+
+    private static string CodePoint(string hex) =>
+        char.ConvertFromUtf32(int.Parse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
 
     private static string NormalizedFromPieces(SentencePieceProcessor sp, EncodedPiece[] pieces)
     {

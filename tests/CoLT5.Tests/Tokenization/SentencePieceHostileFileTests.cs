@@ -69,7 +69,8 @@ public sealed class SentencePieceHostileFileTests
         {
             foreach (var value in replacements.Append(length + 1).Append(length == 0 ? 0 : length - 1))
             {
-                var corrupted = bytes[..varintAt].Concat(Varint(value)).Concat(bytes[(varintAt + varintLength)..]).ToArray();
+                var corrupted = bytes[..varintAt].Concat(Varint(value))
+                    .Concat(bytes[(varintAt + varintLength)..]).ToArray();
                 LoadsOrRejects(corrupted, $"{stem} length at {varintAt} set to {value}");
             }
         }

@@ -95,6 +95,7 @@ public sealed class SentencePieceParserTests
             list[index] = piece;
             return list;
         }
+        static byte[] Charsmap(byte[] blob) => BuildModel(normalizer: new ProtoWriter().Bytes(2, blob));
         List<ProtoWriter> Plus(params ProtoWriter[] extra)
         {
             var list = DefaultPieces();
@@ -107,7 +108,8 @@ public sealed class SentencePieceParserTests
         Add("length past the end", new ProtoWriter().Tag(1, 2).Varint(1000).Raw(1, 2, 3).ToArray());
         Add("huge length", new ProtoWriter().Tag(1, 2).Varint(ulong.MaxValue >> 1).ToArray());
         Add("truncated varint", new ProtoWriter().Raw(0x08, 0xFF, 0xFF).ToArray());
-        Add("eleven-byte varint", new ProtoWriter().Raw(0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01).ToArray());
+        Add("eleven-byte varint",
+            new ProtoWriter().Raw(0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01).ToArray());
         Add("wire type 6", new ProtoWriter().Tag(7, 6).ToArray());
         Add("wire type 7", new ProtoWriter().Tag(7, 7).ToArray());
         Add("field number 0", new ProtoWriter().Raw(0x02, 0x00).ToArray());
@@ -139,12 +141,12 @@ public sealed class SentencePieceParserTests
         Add("charsmap of 3 bytes", BuildModel(normalizer: new ProtoWriter().Bytes(2, [1, 0, 0])));
         Add("charsmap trie larger than the blob",
             BuildModel(normalizer: new ProtoWriter().Bytes(2, [0xFF, 0, 0, 0, 1, 2, 3, 4])));
-        Add("charsmap trie size not a multiple of 4", BuildModel(normalizer: new ProtoWriter().Bytes(2, [3, 0, 0, 0, 1, 2, 3, 4])));
-        Add("charsmap value outside the strings", BuildModel(normalizer: new ProtoWriter().Bytes(2, OneRuleCharsmap("b", 1000))));
+        Add("charsmap trie size not a multiple of 4", Charsmap([3, 0, 0, 0, 1, 2, 3, 4]));
+        Add("charsmap value outside the strings", Charsmap(OneRuleCharsmap("b", 1000)));
         Add("charsmap leaf outside the array",
             BuildModel(normalizer: new ProtoWriter().Bytes(2, OneRuleCharsmap("b", 0, leafOffsetUnits: 1u << 20))));
-        Add("charsmap string without NUL", BuildModel(normalizer: new ProtoWriter().Bytes(2, OneRuleCharsmap("b", 0, terminate: false))));
-        Add("charsmap string not UTF-8", BuildModel(normalizer: new ProtoWriter().Bytes(2, OneRuleCharsmap("\uFFFD", 1))));
+        Add("charsmap string without NUL", Charsmap(OneRuleCharsmap("b", 0, terminate: false)));
+        Add("charsmap string not UTF-8", Charsmap(OneRuleCharsmap("\uFFFD", 1)));
         return data;
     }
 
@@ -152,7 +154,8 @@ public sealed class SentencePieceParserTests
     [MemberData(nameof(MalformedModels))]
     public void MalformedModelsRaiseTheTypedExceptionNamingTheSource(string what, byte[] bytes)
     {
-        var e = Assert.ThrowsAny<SentencePieceFormatException>(() => SentencePieceProcessor.FromBytes(bytes, "crafted.model"));
+        var e = Assert.ThrowsAny<SentencePieceFormatException>(() =>
+            SentencePieceProcessor.FromBytes(bytes, "crafted.model"));
         Assert.Contains("crafted.model", e.Message, StringComparison.Ordinal);
         Assert.False(string.IsNullOrEmpty(what));
     }

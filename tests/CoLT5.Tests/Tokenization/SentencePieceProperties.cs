@@ -24,8 +24,8 @@ public sealed class SentencePieceProperties
     ];
 
     private static readonly Lazy<SentencePieceProcessor[]> Models = new(() =>
-        SentencePieceFixtureTests.ModelStems().Select(s => SentencePieceProcessor.Load(SentencePieceFixtureTests.ModelPath(s)))
-            .ToArray());
+        SentencePieceFixtureTests.ModelStems()
+            .Select(s => SentencePieceProcessor.Load(SentencePieceFixtureTests.ModelPath(s))).ToArray());
 
     private static SentencePieceProcessor ByName(string stem) =>
         Models.Value.Single(m => m.Proto.Source.EndsWith(stem + ".model", StringComparison.Ordinal));
@@ -116,7 +116,8 @@ public sealed class SentencePieceProperties
         var full = expected.ToString();
         // The decoder drops the dummy prefix: the first space of the first visible piece.
         Assert.Equal(full.StartsWith(' ') && pieces[0].Id != sp.UnkId ? full[1..] : full, decoded);
-        Assert.DoesNotContain(pieces.Zip(pieces.Skip(1)), pair => pair.First.Id == sp.UnkId && pair.Second.Id == sp.UnkId);
+        Assert.DoesNotContain(pieces.Zip(pieces.Skip(1)),
+            pair => pair.First.Id == sp.UnkId && pair.Second.Id == sp.UnkId);
     });
 
     private static string Spell(SentencePieceProcessor sp, IEnumerable<EncodedPiece> pieces)

@@ -106,7 +106,9 @@ internal static class ModelProtoParser
                     spec.ModelType = (SentencePieceModelType)value;
                     break;
                 case 4: spec.VocabSize = Int32(ref reader, field, wire, at, "vocab_size"); break;
-                case 24: spec.TreatWhitespaceAsSuffix = Bool(ref reader, field, wire, at, "treat_whitespace_as_suffix"); break;
+                case 24:
+                    spec.TreatWhitespaceAsSuffix = Bool(ref reader, field, wire, at, "treat_whitespace_as_suffix");
+                    break;
                 case 30: spec.ControlList.Add(Text(ref reader, field, wire, at, "control_symbols")); break;
                 case 31: spec.UserDefinedList.Add(Text(ref reader, field, wire, at, "user_defined_symbols")); break;
                 case 35: spec.ByteFallback = Bool(ref reader, field, wire, at, "byte_fallback"); break;
@@ -143,7 +145,9 @@ internal static class ModelProtoParser
                     spec.CharsmapOffset = start;
                     break;
                 case 3: spec.AddDummyPrefix = Bool(ref reader, field, wire, at, "add_dummy_prefix"); break;
-                case 4: spec.RemoveExtraWhitespaces = Bool(ref reader, field, wire, at, "remove_extra_whitespaces"); break;
+                case 4:
+                    spec.RemoveExtraWhitespaces = Bool(ref reader, field, wire, at, "remove_extra_whitespaces");
+                    break;
                 case 5: spec.EscapeWhitespaces = Bool(ref reader, field, wire, at, "escape_whitespaces"); break;
                 default: reader.Skip(field, wire); break;
             }

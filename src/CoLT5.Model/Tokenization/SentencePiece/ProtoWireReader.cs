@@ -79,7 +79,8 @@ internal ref struct ProtoWireReader
         throw Error(at, "varint is longer than 10 bytes");
     }
 
-    /// <summary>Reads an int32 field (a varint truncated to 32 bits, as protobuf does; −1 arrives as 10 bytes).</summary>
+    /// <summary>Reads an int32 field: a varint truncated to 32 bits, as protobuf does (−1 arrives as 10
+    /// bytes).</summary>
     public int ReadInt32() => unchecked((int)ReadVarint());
 
     /// <summary>Reads a bool field (any non-zero varint is true).</summary>

@@ -13,8 +13,9 @@ namespace CoLT5.Model.Tokenization.SentencePiece;
 /// </summary>
 public sealed class SentencePieceProcessor
 {
-    private readonly Dictionary<string, int> reservedIds = new(StringComparer.Ordinal);   // CONTROL, UNKNOWN, BYTE
-    private readonly Dictionary<string, int> pieceIds = new(StringComparer.Ordinal);      // NORMAL, USER_DEFINED, UNUSED
+    // The library keeps two maps: CONTROL, UNKNOWN and BYTE pieces; NORMAL, USER_DEFINED and UNUSED pieces.
+    private readonly Dictionary<string, int> reservedIds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> pieceIds = new(StringComparer.Ordinal);
     private readonly SentencePieceType[] types;
     private readonly byte[] byteValue;          // the byte of each BYTE piece
     private readonly int[] byteId = new int[256];
@@ -29,7 +30,8 @@ public sealed class SentencePieceProcessor
         Proto = proto;
         var source = proto.Source;
         if (proto.TrainerSpec.ModelType != SentencePieceModelType.Unigram)
-            throw new SentencePieceUnsupportedModelException(source, proto.TrainerSpec.ModelType.ToString().ToUpperInvariant());
+            throw new SentencePieceUnsupportedModelException(source,
+                proto.TrainerSpec.ModelType.ToString().ToUpperInvariant());
         var count = proto.Pieces.Count;
         types = new SentencePieceType[count];
         byteValue = new byte[count];
@@ -157,7 +159,8 @@ public sealed class SentencePieceProcessor
         return ids;
     }
 
-    /// <summary>Encodes <paramref name="text"/> to piece strings (unknown runs appear as their normalised text).</summary>
+    /// <summary>Encodes <paramref name="text"/> to piece strings (unknown runs appear as their normalised
+    /// text).</summary>
     public string[] EncodeAsPieces(string text)
     {
         var run = Run(text);

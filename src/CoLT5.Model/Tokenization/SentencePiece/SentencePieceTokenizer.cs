@@ -24,7 +24,8 @@ public sealed class SentencePieceTokenizer : ITokenizer
     /// <param name="sentinelCount">Sentinels to append; null means 100 for models in T5's layout (pad 0, eos 1,
     /// unk 2) and 0 otherwise.</param>
     /// <param name="interpretSentinels">When true, <see cref="Encode(string)"/> turns the literal text
-    /// <c>&lt;extra_id_N&gt;</c> (N below the sentinel count) into the sentinel id; otherwise it is ordinary text.</param>
+    /// <c>&lt;extra_id_N&gt;</c> (N below the sentinel count) into the sentinel id; otherwise it is ordinary
+    /// text.</param>
     public SentencePieceTokenizer(SentencePieceProcessor processor, int? sentinelCount = null,
         bool interpretSentinels = false)
     {
@@ -39,11 +40,13 @@ public sealed class SentencePieceTokenizer : ITokenizer
 
     /// <summary>Loads a <c>.model</c> file (see the constructor for the options).</summary>
     /// <exception cref="SentencePieceFormatException">The file is malformed or not a unigram model.</exception>
-    public static SentencePieceTokenizer Load(string path, int? sentinelCount = null, bool interpretSentinels = false) =>
+    public static SentencePieceTokenizer Load(string path, int? sentinelCount = null,
+        bool interpretSentinels = false) =>
         new(SentencePieceProcessor.Load(path), sentinelCount, interpretSentinels);
 
     /// <summary>Loads a model from a stream (see the constructor for the options).</summary>
-    public static SentencePieceTokenizer Load(Stream stream, int? sentinelCount = null, bool interpretSentinels = false) =>
+    public static SentencePieceTokenizer Load(Stream stream, int? sentinelCount = null,
+        bool interpretSentinels = false) =>
         new(SentencePieceProcessor.Load(stream), sentinelCount, interpretSentinels);
 
     /// <summary>Loads a model from its bytes (see the constructor for the options).</summary>
@@ -78,7 +81,8 @@ public sealed class SentencePieceTokenizer : ITokenizer
     public int[] Encode(string text) => Encode(text, appendEos: false);
 
     /// <inheritdoc/>
-    /// <exception cref="InvalidOperationException"><paramref name="appendEos"/> is true but the model has no EOS.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="appendEos"/> is true but the model has no
+    /// EOS.</exception>
     public int[] Encode(string text, bool appendEos)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -115,8 +119,9 @@ public sealed class SentencePieceTokenizer : ITokenizer
     public string Normalize(string text) => Processor.Normalize(text);
 
     /// <inheritdoc/>
-    /// <remarks>Between sentinels the model's decoding rules apply (see <see cref="SentencePieceProcessor.Decode(ReadOnlySpan{int})"/>);
-    /// a sentinel is written as <c>&lt;extra_id_N&gt;</c>, like a visible piece, with no spaces added.</remarks>
+    /// <remarks>The model's decoding rules apply (see
+    /// <see cref="SentencePieceProcessor.Decode(ReadOnlySpan{int})"/>); a sentinel is written as
+    /// <c>&lt;extra_id_N&gt;</c>, like a visible piece, with no spaces added.</remarks>
     /// <exception cref="ArgumentOutOfRangeException">An id is negative (other than −100) or not below
     /// <see cref="VocabSize"/>.</exception>
     public string Decode(ReadOnlySpan<int> ids)
@@ -159,7 +164,8 @@ public sealed class SentencePieceTokenizer : ITokenizer
     private string SentinelText(int id) =>
         SentinelPrefix + SentinelIndex(id).ToString(CultureInfo.InvariantCulture) + ">";
 
-    /// <summary>Finds the next <c>&lt;extra_id_N&gt;</c> with N a valid sentinel number (canonical digits only).</summary>
+    /// <summary>Finds the next <c>&lt;extra_id_N&gt;</c> with N a valid sentinel number (canonical digits
+    /// only).</summary>
     private bool FindSentinel(string text, int from, out int at, out int length, out int n)
     {
         for (at = text.IndexOf(SentinelPrefix, from, StringComparison.Ordinal); at >= 0;

@@ -6,7 +6,8 @@ using System.Buffers;
 
 namespace CoLT5.Model.Tokenization.SentencePiece;
 
-/// <summary>One piece of a segmentation: normalised byte range [<see cref="Start"/>, <see cref="End"/>) and its id.</summary>
+/// <summary>One piece of a segmentation: normalised byte range [<see cref="Start"/>, <see cref="End"/>) and its
+/// id.</summary>
 /// <param name="Start">First normalised byte.</param>
 /// <param name="End">One past the last normalised byte.</param>
 /// <param name="Id">Piece id (the unknown id for an unknown character).</param>
@@ -15,7 +16,8 @@ internal readonly record struct Segment(int Start, int End, int Id);
 /// <summary>Finds the highest-scoring segmentation of normalised text into pieces.</summary>
 internal sealed class UnigramEncoder
 {
-    /// <summary>How far below the lowest NORMAL score an unknown character scores (sentencepiece's kUnkPenalty).</summary>
+    /// <summary>How far below the lowest NORMAL score an unknown character scores (sentencepiece's
+    /// kUnkPenalty).</summary>
     public const float UnknownPenalty = 10f;
 
     private readonly PieceTrie trie;
@@ -26,7 +28,8 @@ internal sealed class UnigramEncoder
     private readonly float unknownScore;
     private readonly float maxScore;
 
-    /// <summary>Creates the encoder. <paramref name="trie"/> holds the NORMAL, USER_DEFINED and UNUSED pieces.</summary>
+    /// <summary>Creates the encoder. <paramref name="trie"/> holds the NORMAL, USER_DEFINED and UNUSED
+    /// pieces.</summary>
     public UnigramEncoder(PieceTrie trie, SentencePieceModelProto model, int unknownId)
     {
         this.trie = trie;
