@@ -13,6 +13,9 @@ public static class FixturePaths
     /// <summary>The torch-ops fixture folder (<c>COLT5_TORCH_OPS_FIXTURES</c>).</summary>
     public static string TorchOps => Resolve("COLT5_TORCH_OPS_FIXTURES", "torch-ops");
 
+    /// <summary>The SentencePiece fixture folder (<c>COLT5_SPM_FIXTURES</c>).</summary>
+    public static string Spm => Resolve("COLT5_SPM_FIXTURES", "spm");
+
     /// <summary>The folder named by <paramref name="variable"/>, else ../shared/fixtures/<paramref name="name"/>.</summary>
     public static string Resolve(string variable, string name)
     {
