@@ -10,6 +10,7 @@ using CoLT5.Cli.Commands;
 using CoLT5.Model.Checkpoints;
 using CoLT5.Model.Configuration;
 using CoLT5.Model.Data;
+using CoLT5.Model.Tokenization.SentencePiece;
 using CoLT5.Model.Training;
 using CoLT5.Tensors.Serialization;
 
@@ -80,7 +81,7 @@ public static partial class ColtCli
     internal static string OneLine(string text) => Whitespace().Replace(text, " ").Trim();
 
     private static bool IsInputError(Exception e) => e is CliException or ConfigException or CheckpointException
-        or DataFormatException or SafetensorsException or FileNotFoundException or DirectoryNotFoundException
+        or DataFormatException or SafetensorsException or SentencePieceFormatException or FileNotFoundException or DirectoryNotFoundException
         or IOException or UnauthorizedAccessException or SecurityException or TrainingException
         or ArgumentException;
 

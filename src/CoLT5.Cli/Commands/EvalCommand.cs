@@ -31,6 +31,9 @@ internal static class EvalCommand
         {
             CliOptions.ApplyThreads(result.GetValue<int?>("--threads"));
             var directory = result.GetValue(checkpoint)!;
+            if (CheckpointTokenizer.HasSentencePiece(directory))
+                throw new CliException($"checkpoint {directory} has {CheckpointTokenizer.SentencePieceFile}: eval " +
+                    "reads JSONL through the byte tokenizer only (SentencePiece eval is not supported yet)");
             var path = FreshRun.RequireFile(result.GetValue(data)!, "--data");
             var resolved = CliOptions.ResolveDevice(result.GetValue(device));
             var (inputLimit, targetLimit) = InputLimits.For(directory, result.GetValue(maxInput),
@@ -43,7 +46,7 @@ internal static class EvalCommand
             };
             var examples = TrainingData.ReadJsonl(path, limits);
             using var model = Checkpoint.Load(directory, DType.Float32, resolved);
-            InputLimits.RequireByteVocabulary(model.Config, directory);
+            CheckpointTokenizer.RequireVocabulary(model.Config, TrainingData.Tokenizer, directory);
             var evaluation = Evaluator.Evaluate(model, examples, result.GetValue(batch) ?? 8, limits.Padding,
                 context.CancellationToken);
             if (evaluation is null)

@@ -8,7 +8,6 @@ using System.IO;
 using CoLT5.Model.Checkpoints;
 using CoLT5.Model.Data;
 using CoLT5.Model.Generation;
-using CoLT5.Model.Training;
 using CoLT5.Tensors;
 using CoLT5.Tensors.Memory;
 
@@ -58,7 +57,7 @@ internal static class GenerateCommand
         var (limit, _) = InputLimits.For(checkpoint, maxInput, null);
         var source = input == "-" ? "<stdin>" : FreshRun.RequireFile(input, "--input");
         var text = input == "-" ? context.In.ReadToEnd() : File.ReadAllText(input);
-        var tokenizer = TrainingData.Tokenizer;
+        var tokenizer = CheckpointTokenizer.For(checkpoint);
         var inputs = new List<Seq2SeqExample>();
         var lineNumber = 0;
         foreach (var raw in text.Split('\n'))
@@ -80,7 +79,7 @@ internal static class GenerateCommand
         if (cancellation.IsCancellationRequested)
             return Cancelled(context, 0, inputs.Count);
         using var model = Checkpoint.Load(checkpoint, DType.Float32, device);
-        InputLimits.RequireByteVocabulary(model.Config, checkpoint);
+        CheckpointTokenizer.RequireVocabulary(model.Config, tokenizer, checkpoint);
         for (var start = 0; start < inputs.Count; start += batchSize)
         {
             // Ctrl-C / SIGTERM stop between batches: every line written so far is a whole output

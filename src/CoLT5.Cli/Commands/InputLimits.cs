@@ -1,6 +1,5 @@
 // The input-length limit of generate and eval: --max-input-length, else the limit the checkpoint was trained with
 // (its trainer-state.json), else 4096 tokens.
-using CoLT5.Model.Configuration;
 using CoLT5.Model.Training;
 
 namespace CoLT5.Cli.Commands;
@@ -17,15 +16,5 @@ internal static class InputLimits
         var trained = TrainingCheckpoint.PeekState(checkpoint)?.Data;
         return (maxInput ?? trained?.MaxInputLength ?? DefaultMaxInputLength,
             maxTarget ?? trained?.MaxTargetLength ?? TrainRunner.DefaultMaxTargetLength);
-    }
-
-    /// <summary>Refuses a model whose vocabulary cannot hold the byte tokenizer's ids.</summary>
-    /// <exception cref="CliException">vocab_size is too small.</exception>
-    public static void RequireByteVocabulary(ModelConfig config, string checkpoint)
-    {
-        var needed = TrainingData.Tokenizer.VocabSize;
-        if (config.VocabSize < needed)
-            throw new CliException($"checkpoint {checkpoint}: vocab_size {config.VocabSize} cannot hold the byte " +
-                $"tokenizer's {needed} ids");
     }
 }

@@ -12,6 +12,7 @@ using CoLT5.Model;
 using CoLT5.Model.Checkpoints;
 using CoLT5.Model.Training;
 using CoLT5.Tests.Model;
+using CoLT5.Tests.Testing;
 using CoLT5.Tests.Training;
 using Xunit;
 
@@ -60,6 +61,36 @@ public sealed class CliCommandTests
             .AssertOneLineError(ExitCodes.Error, "must divide");
         CliTestKit.Run("convert", "--checkpoint", source, "--out", target, "--cross-kv-heads", "1")
             .AssertOneLineError(ExitCodes.Error, "already exists");
+    }
+
+    /// <summary>A checkpoint folder with spiece.model (a Hugging Face T5 folder) generates through SentencePiece;
+    /// a vocabulary too small for it, a corrupt spiece.model and eval on such a folder are one-line errors.</summary>
+    [Fact]
+    public void GenerateUsesTheFoldersSentencePieceModel()
+    {
+        using var dir = new TempDirectory("colt5-cli");
+        var spm = Path.Combine(FixturePaths.Spm, "t5like_unigram_500.model");       // 500 pieces + 100 sentinels
+        var folder = dir.Combine("t5");
+        using (var model = Seq2SeqModel.Create(ModelTestKit.Micro("t5") with { VocabSize = 600 }, seed: 1))
+            Checkpoint.Save(model, folder);
+        File.Copy(spm, Path.Combine(folder, "spiece.model"));
+        var inputs = dir.Combine("inputs.txt");
+        File.WriteAllText(inputs, "Hello world\nThis program is free software.\n");
+        var run = CliTestKit.Run("generate", "--checkpoint", folder, "--input", inputs, "--max-new-tokens", "5");
+        run.AssertOk();
+        Assert.Equal(2, run.OutLines.Length);
+
+        var small = dir.Combine("small");
+        using (var model = Seq2SeqModel.Create(ModelTestKit.Micro("t5"), seed: 1))
+            Checkpoint.Save(model, small);
+        File.Copy(spm, Path.Combine(small, "spiece.model"));
+        CliTestKit.Run("generate", "--checkpoint", small, "--input", inputs)
+            .AssertOneLineError(ExitCodes.Error, "cannot hold the spiece.model's 600 ids");
+        CliTestKit.Run("eval", "--checkpoint", folder, "--data", CliTestKit.CopyData(dir))
+            .AssertOneLineError(ExitCodes.Error, "SentencePiece eval is not supported yet");
+        File.WriteAllBytes(Path.Combine(folder, "spiece.model"), File.ReadAllBytes(spm)[..100]);
+        CliTestKit.Run("generate", "--checkpoint", folder, "--input", inputs)
+            .AssertOneLineError(ExitCodes.Error, "spiece.model");
     }
 
     [Fact]
