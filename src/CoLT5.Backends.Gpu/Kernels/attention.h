@@ -141,6 +141,21 @@ DEVICE_FN float attn_dot(LOCAL_PTR const float* a, LOCAL_PTR const float* b)
         GLOBAL const int *QP##n, GLOBAL const float *TB##n, GLOBAL const int *MP##n, AttnSet S##n
 #define PICK(n, set) ((set) == 0 ? n##0 : n##1)
 
+// Inside the loop over sets of a query-tile kernel: set `set`'s descriptor S, its mask, positions, table and map,
+// the kv head g of query head h, and its key/value rows kb, vb of batch row b; skips (continue) an absent set.
+#define SET_LOCALS(set)                                                                                      \
+    AttnSet S = PICK(S, set);                                                                                 \
+    if (S.tk == 0)                                                                                            \
+        continue;                                                                                             \
+    GLOBAL const uchar* M = PICK(M, set);                                                                     \
+    GLOBAL const int* KP = PICK(KP, set);                                                                     \
+    GLOBAL const int* QP = PICK(QP, set);                                                                     \
+    GLOBAL const float* TB = PICK(TB, set);                                                                   \
+    GLOBAL const int* MP = PICK(MP, set);                                                                     \
+    int g = h / (R.heads / S.groups);                                                                         \
+    GLOBAL const float* kb = PICK(K, set) + S.k + b * S.kb + g * S.kh;                                        \
+    GLOBAL const float* vb = PICK(V, set) + S.v + b * S.vb + g * S.vh
+
 // grid (ceil(Tq / BQ), H, B); output (B, H, Tq, DH) strided, lse (B, H, Tq) contiguous.
 // Work-group 0 reports the first bucket map entry outside its table (as op 5).
 DEVICE_FN void attn_check_map(AttnSet s, GLOBAL const int* map, GLOBAL int* err)
@@ -184,17 +199,7 @@ KERNEL void attention_forward(GLOBAL const float* q, GLOBAL float* out, GLOBAL f
         acc[c] = 0.0f;
     for (int set = 0; set < 2; set++)
     {
-        AttnSet S = PICK(S, set);
-        if (S.tk == 0)
-            continue;
-        GLOBAL const uchar* M = PICK(M, set);
-        GLOBAL const int* KP = PICK(KP, set);
-        GLOBAL const int* QP = PICK(QP, set);
-        GLOBAL const float* TB = PICK(TB, set);
-        GLOBAL const int* MP = PICK(MP, set);
-        int g = h / (R.heads / S.groups);
-        GLOBAL const float* kb = PICK(K, set) + S.k + b * S.kb + g * S.kh;
-        GLOBAL const float* vb = PICK(V, set) + S.v + b * S.vb + g * S.vh;
+        SET_LOCALS(set);
         KeyRange kr = attn_key_range(S, QP, b, R.tq, i0, rows);
         for (int j0 = kr.lo; j0 < kr.hi; j0 += BK)
         {
@@ -314,17 +319,7 @@ KERNEL void attention_backward_dq(GLOBAL const float* q, GLOBAL const float* out
         acc[c] = 0.0f;
     for (int set = 0; set < 2; set++)
     {
-        AttnSet S = PICK(S, set);
-        if (S.tk == 0)
-            continue;
-        GLOBAL const uchar* M = PICK(M, set);
-        GLOBAL const int* KP = PICK(KP, set);
-        GLOBAL const int* QP = PICK(QP, set);
-        GLOBAL const float* TB = PICK(TB, set);
-        GLOBAL const int* MP = PICK(MP, set);
-        int g = h / (R.heads / S.groups);
-        GLOBAL const float* kb = PICK(K, set) + S.k + b * S.kb + g * S.kh;
-        GLOBAL const float* vb = PICK(V, set) + S.v + b * S.vb + g * S.vh;
+        SET_LOCALS(set);
         KeyRange kr = attn_key_range(S, QP, b, R.tq, i0, rows);
         for (int j0 = kr.lo; j0 < kr.hi; j0 += BK)
         {
