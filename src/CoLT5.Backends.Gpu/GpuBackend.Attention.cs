@@ -13,8 +13,13 @@ public sealed partial class GpuBackend
     /// <summary>Work-items per attention work-group (AT_THREADS in attention.h).</summary>
     private const int AttentionThreads = 256;
 
-    /// <summary>Largest head dimension the fused kernels take (its tiles then hold 8 rows; local memory ≤ 44 KB).</summary>
+    /// <summary>Largest head dimension the fused kernels take (its tiles then hold 8 rows; local memory ≤ 48 KB, checked as the kernels compile).</summary>
     private const int MaxFusedHeadDim = 256;
+
+    /// <summary>Most buckets a bias table may have for the fused kernels: the dQ pass sums the bias gradient in a
+    /// local histogram of NBMAX (≥ buckets, a power of two) per set, which must fit beside the tiles of the largest
+    /// head dimension. Larger tables (T5 uses 32) decline the fused path in both directions.</summary>
+    private const int MaxFusedBuckets = 512;
 
     /// <inheritdoc/>
     public bool HasFusedAttention => true;
@@ -24,7 +29,8 @@ public sealed partial class GpuBackend
         in TensorView lse)
     {
         const string op = "attention";
-        if (q.DType != DType.Float32 || q.Rank != 4 || q.Shape[3] > MaxFusedHeadDim)
+        if (q.DType != DType.Float32 || q.Rank != 4 || q.Shape[3] > MaxFusedHeadDim
+            || Math.Max(Buckets(main), Buckets(side)) > MaxFusedBuckets)
             return false;
         var (b, h, tq, d) = FusedOpChecks.Attention(op, q, main, side, output, lse);
         if (tq == 0 || b == 0 || h == 0)
@@ -39,7 +45,7 @@ public sealed partial class GpuBackend
         AddSet(ref args, main, default, default, default);
         AddSet(ref args, side, default, default, default);
         var t = Tile(d);
-        var kernel = Kernels.Get("attention.h", "attention_forward", Defines(d, 2 * t, t, 1));
+        var kernel = Kernels.Get("attention.h", "attention_forward", Defines(d, 2 * t, t, 1, pass: 0));
         runtime.Launch(kernel, new Dim3((tq + 2 * t - 1) / (2 * t), h, b), new Dim3(AttentionThreads), args);
         return true;
     }
@@ -49,7 +55,8 @@ public sealed partial class GpuBackend
         in TensorView output, in TensorView lse, in TensorView dOutput, in AttentionGradients grads)
     {
         const string op = "attention_backward";
-        if (q.DType != DType.Float32 || q.Rank != 4 || q.Shape[3] > MaxFusedHeadDim)
+        if (q.DType != DType.Float32 || q.Rank != 4 || q.Shape[3] > MaxFusedHeadDim
+            || Math.Max(Buckets(main), Buckets(side)) > MaxFusedBuckets)
             return false;
         var (b, h, tq, d) = FusedOpChecks.Attention(op, q, main, side, output, lse);
         FusedOpChecks.AttentionGradients(op, q, main, side, dOutput, grads);
@@ -85,7 +92,7 @@ public sealed partial class GpuBackend
         AddSet(ref args, side, default, default, grads.DSideBias);
         // the histogram holds at least 32 buckets (T5's count), so one build serves every usual table
         var buckets = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(32, Math.Max(Buckets(main), Buckets(side))));
-        var dq = Kernels.Get("attention.h", "attention_backward_dq", Defines(d, t, t, buckets));
+        var dq = Kernels.Get("attention.h", "attention_backward_dq", Defines(d, t, t, buckets, pass: 1));
         runtime.Launch(dq, new Dim3((tq + t - 1) / t, h, b), new Dim3(AttentionThreads), args);
         KeyGradients(q, dOutput, lse, dots.Handle, rows, main, grads.DK, grads.DV, d, t);
         if (side.Present)
@@ -109,16 +116,17 @@ public sealed partial class GpuBackend
         args.Buffer(Own(dv));
         args.Struct(rows);
         AddSet(ref args, set, dk, dv, default);
-        var kernel = Kernels.Get("attention.h", "attention_backward_dkv", Defines(d, t, t, 1));
+        var kernel = Kernels.Get("attention.h", "attention_backward_dkv", Defines(d, t, t, 1, pass: 2));
         runtime.Launch(kernel, new Dim3((tk + t - 1) / t, g, b), new Dim3(AttentionThreads), args);
     }
 
     /// <summary>Rows per tile for a head dimension: 32 up to 64, 16 up to 128, 8 beyond (the forward's query tile
-    /// is twice that), keeping every kernel's local memory under 44 KB.</summary>
+    /// is twice that), keeping every kernel's local memory within CUDA's 48 KB of static shared memory (AT_LOCAL_FITS).</summary>
     private static int Tile(int d) => d <= 64 ? 32 : d <= 128 ? 16 : 8;
 
-    private static string[] Defines(int d, int bq, int bk, int buckets) =>
-        [$"DH={d}", $"BQ={bq}", $"BK={bk}", $"NBMAX={buckets}"];
+    // `pass` picks the one kernel the build holds (AT_PASS in attention.h).
+    private static string[] Defines(int d, int bq, int bk, int buckets, int pass) =>
+        [$"DH={d}", $"BQ={bq}", $"BK={bk}", $"NBMAX={buckets}", $"AT_PASS={pass}"];
 
     private static int Buckets(in AttentionKeys set) =>
         set.Present && set.BiasTable.Buffer is not null ? set.BiasTable.Shape[1] : 0;

@@ -5,14 +5,26 @@
 // The backward recomputes score tiles: attention_backward_dq (per query tile: dQ, rowsum(dO ∘ O), the bias
 // gradient through a local histogram per bucket) then attention_backward_dkv (per key tile: dK and dV over the
 // query heads of its kv head).
-// Host-set sizes: DH head dim; BQ × BK the query × key tile; NBMAX ≥ both tables' bucket counts (backward_dq).
-// cuda-check-defines: DH=64 BQ=64 BK=32 NBMAX=32
-// cuda-check-defines: DH=17 BQ=32 BK=32 NBMAX=32
+// Host-set sizes: DH head dim; BQ × BK the query × key tile; NBMAX ≥ both tables' bucket counts (backward_dq);
+// AT_PASS the one kernel a build holds (0 forward, 1 backward dQ, 2 backward dK/dV): each sizes its local tiles from
+// BQ and BK, so a build holding all three with the forward's larger BQ would overflow CUDA's 48 KB of static shared
+// memory in the backward kernels.
+// cuda-check-defines: DH=64 BQ=64 BK=32 NBMAX=1 AT_PASS=0
+// cuda-check-defines: DH=64 BQ=32 BK=32 NBMAX=32 AT_PASS=1
+// cuda-check-defines: DH=64 BQ=32 BK=32 NBMAX=1 AT_PASS=2
+// cuda-check-defines: DH=256 BQ=16 BK=8 NBMAX=1 AT_PASS=0
+// cuda-check-defines: DH=256 BQ=8 BK=8 NBMAX=64 AT_PASS=1
+// cuda-check-defines: DH=256 BQ=8 BK=8 NBMAX=1 AT_PASS=2
+// cuda-check-defines: DH=17 BQ=32 BK=32 NBMAX=32 AT_PASS=1
 #define AT_THREADS 256
 #define DP (DH | 1)                     /* local row stride: odd, so threads reading rows j, j+1.. hit distinct banks */
 #define PS (BK + 1)                     /* score tile row stride */
 #define ACC ((BQ * DH + AT_THREADS - 1) / AT_THREADS)
 #define KACC ((BK * DH + AT_THREADS - 1) / AT_THREADS)
+#define AT_LOCAL_LIMIT (48 * 1024)      /* static shared memory per block on CUDA; OpenCL's minimum is 32 KB, NVIDIA's 48 */
+
+// Fails the build (array of negative size) when a kernel's local tiles outgrow AT_LOCAL_LIMIT, on every compiler.
+#define AT_LOCAL_FITS(floats) typedef char at_local_fits[(floats) * 4 <= AT_LOCAL_LIMIT ? 1 : -1]
 
 #define AF_MASK 1
 #define AF_KPOS 2
@@ -170,6 +182,8 @@ DEVICE_FN void attn_check_map(AttnSet s, GLOBAL const int* map, GLOBAL int* err)
     }
 }
 
+#if AT_PASS == 0
+AT_LOCAL_FITS(BQ * DP + 2 * BK * DP + BQ * PS + 3 * BQ);
 KERNEL void attention_forward(GLOBAL const float* q, GLOBAL float* out, GLOBAL float* lse, GLOBAL int* err,
     AttnRows R, SET_ARGS(0), SET_ARGS(1))
 {
@@ -278,6 +292,10 @@ KERNEL void attention_forward(GLOBAL const float* q, GLOBAL float* out, GLOBAL f
         lse[R.lse + ((i64)b * R.heads + h) * R.tq + i0 + tid] = l_s[tid] == 0.0f ? -INFINITY : m_s[tid] + LOGF(l_s[tid]);
 }
 
+#endif
+
+#if AT_PASS == 1
+AT_LOCAL_FITS(2 * BQ * DP + 2 * BK * DP + BQ * PS + 2 * BQ + 2 * NBMAX);
 // grid (ceil(Tq / BQ), H, B): dQ (B, H, Tq, DH) contiguous, dots = rowsum(dO ∘ O) (B, H, Tq) for the dK/dV pass, and
 // each table's gradient (H, buckets), zeroed by the host, through a local histogram per bucket.
 KERNEL void attention_backward_dq(GLOBAL const float* q, GLOBAL const float* out, GLOBAL const float* dout,
@@ -377,6 +395,10 @@ KERNEL void attention_backward_dq(GLOBAL const float* q, GLOBAL const float* out
     }
 }
 
+#endif
+
+#if AT_PASS == 2
+AT_LOCAL_FITS(2 * BK * DP + 2 * BQ * DP + 2 * BQ * PS + 2 * BQ);
 // grid (ceil(Tk / BK), G, B) for set `which`: dK and dV (B, G, Tk, DH) contiguous, summed over the query heads of
 // kv head g, from the dots attention_backward_dq wrote.
 KERNEL void attention_backward_dkv(GLOBAL const float* q, GLOBAL const float* dout, GLOBAL const float* lse,
@@ -466,3 +488,4 @@ KERNEL void attention_backward_dkv(GLOBAL const float* q, GLOBAL const float* do
         }
     }
 }
+#endif

@@ -45,6 +45,26 @@ public abstract class GpuFusedKernelTests
         { G = groups },
             DType.Float32, Float32Tolerance, Under);
 
+    /// <summary>A bias table too large for the dQ pass's local histogram (600 buckets, over 512) declines the fused
+    /// kernels, forward and backward alike, and the composed path gives the same answer.</summary>
+    [Fact]
+    public void ATableTooLargeForTheKernelsTakesTheComposedPath()
+    {
+        var device = Under;
+        FusedAttentionTests.Compare(new AttentionRecipe(1, 2, 40, 16,
+            new SetRecipe(50, 0.9, false, false, 9, true, 600, -300, 601), null, 6),
+            DType.Float32, Float32Tolerance, device);
+        using var scope = DisposeScope.Enter();
+        var q = Tensor.RandN(new Shape(1, 2, 5, 8), new Generator(1), device: device);
+        var k = Tensor.RandN(new Shape(1, 2, 7, 8), new Generator(2), device: device);
+        var table = Tensor.Zeros(new Shape(2, 600), device: device);
+        var map = Tensor.Zeros(new Shape(11), DType.Int32, device);
+        var keys = new AttentionKeys(k.View, k.View, default, default, default, int.MaxValue, table.View, map.View, -5);
+        var backend = BackendRegistry.Get(device);
+        Assert.False(backend.TryAttention(q.View, keys, default, Tensor.Zeros(q.Shape, device: device).View,
+            Tensor.Zeros(new Shape(1, 2, 5), device: device).View));
+    }
+
     /// <summary>The device runs its own kernel (no silent fallback to the composed path).</summary>
     [Fact]
     public void TheFusedKernelRunsOnTheDevice()
