@@ -66,6 +66,7 @@ typedef __SIZE_TYPE__ size_t;
 #undef INT_MIN
 #undef HUGE_VAL
 #undef HUGE_VALF
+struct __attribute__((aligned(16))) float4 { float x, y, z, w; };
 #define SHIM_FN static __device__ __forceinline__
 SHIM_FN float atomicAdd(float* p, float v) { return __fAtomicAdd(p, v); }
 SHIM_FN double atomicAdd(double* p, double v) { return __dAtomicAdd(p, v); }

@@ -11,6 +11,7 @@
 #define GROUP_SIZE(d) ((int)get_local_size(d))
 typedef long i64;
 typedef ulong u64;
+typedef float4 f32x4;                   /* four floats, 16-byte aligned (.x .y .z .w) */
 #define EXPF(x) exp(x)
 #define LOGF(x) log(x)
 #define SQRTF(x) sqrt(x)

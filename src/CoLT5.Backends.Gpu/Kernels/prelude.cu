@@ -13,6 +13,7 @@ typedef long long i64;
 typedef unsigned long long u64;
 typedef unsigned int uint;
 typedef unsigned char uchar;
+typedef float4 f32x4;                   /* four floats, 16-byte aligned (.x .y .z .w) */
 #define INFINITY __int_as_float(0x7f800000)
 #define NAN __int_as_float(0x7fffffff)
 #define FLT_MAX 3.402823466e+38f

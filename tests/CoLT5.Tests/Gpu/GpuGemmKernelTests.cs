@@ -1,5 +1,5 @@
-// The GPU's alternative SGEMM kernel (128×128 tiles, gemm.h `gemm_wide`) against the CPU backend: sizes around and
-// across its tiles and K-slices, transposed operands, batches, alpha/beta accumulation.
+// Each of the GPU's SGEMM kernels (gemm.h: 64×64 `gemm`, 128×128 `gemm_wide`) against the CPU backend: sizes around
+// and across their tiles and K-slices, transposed operands, batches, alpha/beta accumulation.
 using System;
 using CoLT5.Backends.Gpu;
 using CoLT5.Tensors;
@@ -16,22 +16,24 @@ public abstract class GpuGemmKernelTests
 {
     protected abstract Device Under { get; }
 
-    [Fact]
-    public void WideTilesMatchTheCpu()
+    [Theory]
+    [InlineData(GpuGemmKernel.Tiled64)]
+    [InlineData(GpuGemmKernel.Wide128)]
+    public void EachKernelMatchesTheCpu(GpuGemmKernel kernel)
     {
         var device = Under;
         var backend = (GpuBackend)BackendRegistry.Get(device);
         var before = backend.GemmKernel;
-        backend.GemmKernel = GpuGemmKernel.Wide128;
+        backend.GemmKernel = kernel;
         try
         {
             Props.Check(
                 from m in Gen.Elements(1, 7, 128, 129, 200)
-                from k in Gen.Elements(1, 8, 9, 63)
+                from k in Gen.Elements(1, 8, 9, 16, 24, 63)
                 from n in Gen.Elements(1, 33, 128, 257)
                 from ta in Gen.Elements(true, false)
                 from tb in Gen.Elements(true, false)
-                from batch in Gen.Elements(1, 2)
+                from batch in Gen.Elements(1, 2, 3)
                 from beta in Gen.Elements(0.0, 0.5)
                 from seed in TensorGen.Seed
                 select (m, k, n, ta, tb, batch, beta, seed),
@@ -41,6 +43,27 @@ public abstract class GpuGemmKernelTests
         {
             backend.GemmKernel = before;
         }
+    }
+
+    /// <summary>Few outputs over a long sum (weight gradients over a long sequence) take the split-K path: chunks of K
+    /// into a workspace, then their sum in order with alpha/beta; remainders, transposes and both kernels.</summary>
+    [Fact]
+    public void LongSumsOverFewOutputsSplitAlongKAndMatchTheCpu()
+    {
+        var device = Under;
+        var backend = (GpuBackend)BackendRegistry.Get(device);
+        Assert.True(backend.SplitK(7, 33, 1100, 1, 64) > 1);
+        Assert.Equal(1, backend.SplitK(7, 33, 1100, 2, 64));                // batched products are never split
+        Assert.Equal(1, backend.SplitK(7, 33, 1000, 1, 64));                 // nor short sums
+        Props.Check(
+            from mn in Gen.Elements((1, 1), (7, 33), (70, 1), (130, 129))
+            from k in Gen.Elements(1024, 1100, 4099)
+            from ta in Gen.Elements(true, false)
+            from tb in Gen.Elements(true, false)
+            from beta in Gen.Elements(0.0, 0.5)
+            from seed in TensorGen.Seed
+            select (mn.Item1, k, mn.Item2, ta, tb, beta, seed),
+            c => Compare(device, c.Item1, c.k, c.Item3, c.ta, c.tb, 1, c.beta, c.seed));
     }
 
     // C = A·B + beta·C0 on both backends, A and B stored transposed when asked (strides, not copies).
@@ -58,7 +81,7 @@ public abstract class GpuGemmKernelTests
         var bd = tb ? b.To(device).Transpose(1, 2) : b.To(device);
         BackendRegistry.Get(Device.Cpu).MatMul(av.View, bv.View, want.View, 1, beta);
         BackendRegistry.Get(device).MatMul(ad.View, bd.View, got.View, 1, beta);
-        Closeness.Assert($"wide gemm {batch}×{m}×{k}×{n} ta={ta} tb={tb} beta={beta}", got.ToDoubleArray(),
+        Closeness.Assert($"gemm {batch}×{m}×{k}×{n} ta={ta} tb={tb} beta={beta}", got.ToDoubleArray(),
             want.ToDoubleArray(), 1e-5 * Math.Sqrt(k));
     }
 }
