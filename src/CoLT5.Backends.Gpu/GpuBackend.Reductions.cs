@@ -131,15 +131,35 @@ public sealed partial class GpuBackend
         args.Int(len);
         LaunchRows(Kernels.Get("reduce.h", "rmsnorm_backward_rows"), rows, args);
 
+        // dweight: partial sums over chunks of rows (every unit busy however few columns there are), then their
+        // sum over the chunks in order
+        var per = Math.Max(WeightGradRows, (rows + MaxWeightGradChunks - 1) / MaxWeightGradChunks);
+        var chunks = (rows + per - 1) / per;
+        if (chunks == 0)
+        {
+            Fill(dweight, 0);
+            return;
+        }
+        using var partial = (GpuBuffer)Allocate(DType.Float32, chunks * len);
         var grad = new KernelArgs();
         View(ref grad, x);
         View(ref grad, rstd);
         View(ref grad, dy);
-        View(ref grad, dweight);
+        grad.Buffer(partial.Handle);
         grad.Long(rows);
         grad.Int(len);
-        Launch1D(Kernels.Get("reduce.h", "rmsnorm_weight_grad"), len, grad);
+        grad.Long(per);
+        runtime.Launch(Kernels.Get("reduce.h", "rmsnorm_weight_grad"), new Dim3((len + 63) / 64, (int)chunks),
+            new Dim3(256), grad);
+        Reduce(ReduceOp.Sum, TensorView.Contiguous(partial, new Shape((int)chunks, len)), 0,
+            TensorView.Contiguous(dweight.Buffer, new Shape(1, len), dweight.Offset));
     }
+
+    /// <summary>Fewest rows per chunk of the RMSNorm weight gradient's partial sums.</summary>
+    private const long WeightGradRows = 128;
+
+    /// <summary>Most chunks (rows of partial sums) of the RMSNorm weight gradient.</summary>
+    private const long MaxWeightGradChunks = 1024;
 
     /// <inheritdoc/>
     public void CrossEntropy(in TensorView logits, in TensorView targets, in TensorView nll, in TensorView lse,

@@ -220,17 +220,26 @@ KERNEL void rmsnorm_backward_rows(GLOBAL const float* x, i64 xo, GLOBAL const fl
     }
 }
 
-// dw[j] = Σ_r dy[r, j]·x[r, j]·rstd[r]: one thread per column, rows in order.
+// Partial sums of dw[j] = Σ_r dy[r, j]·x[r, j]·rstd[r] over chunks of `per` rows: a work-group of 64 columns × 4
+// row lanes per (column tile, chunk); lane l takes rows l, l + 4, … of the chunk in order, and the 4 lanes are added in
+// lane order, so partial[chunk, j] (chunks, len) contiguous does not depend on scheduling. The host sums the chunks.
+#define WG_COLS 64
+#define WG_LANES 4
 KERNEL void rmsnorm_weight_grad(GLOBAL const float* x, i64 xo, GLOBAL const float* rstd, i64 ro,
-    GLOBAL const float* dy, i64 dyo, GLOBAL float* dw, i64 dwo, i64 rows, int len)
+    GLOBAL const float* dy, i64 dyo, GLOBAL float* partial, i64 rows, int len, i64 per)
 {
-    FOR_EACH_ELEMENT(j, (i64)len)
-    {
-        float s = 0.0f;
-        for (i64 r = 0; r < rows; r++)
+    LOCAL float lanes[WG_LANES][WG_COLS];
+    int col = LOCAL_ID(0) % WG_COLS, lane = LOCAL_ID(0) / WG_COLS;
+    i64 j = GROUP_ID(0) * WG_COLS + col, chunk = GROUP_ID(1);
+    i64 r0 = chunk * per, r1 = r0 + per < rows ? r0 + per : rows;
+    float s = 0.0f;
+    if (j < len)
+        for (i64 r = r0 + lane; r < r1; r += WG_LANES)
             s += dy[dyo + r * len + j] * x[xo + r * len + j] * rstd[ro + r];
-        dw[dwo + j] = s;
-    }
+    lanes[lane][col] = s;
+    BARRIER();
+    if (lane == 0 && j < len)
+        partial[chunk * len + j] = ((lanes[0][col] + lanes[1][col]) + lanes[2][col]) + lanes[3][col];
 }
 
 // Cross-entropy parts per contiguous row of logits: lse, and nll = lse − logit[target] (0 for ignoreIndex). A

@@ -196,6 +196,23 @@ public abstract class BackendConformance
     });
     }
 
+    /// <summary>The RMSNorm weight gradient sums over every row: many rows (the GPU splits them into chunks of
+    /// partial sums), column counts around its 64-column tiles.</summary>
+    [Theory]
+    [InlineData(1000, 100)]
+    [InlineData(3000, 64)]
+    [InlineData(129, 1)]
+    public void RmsNormWeightGradientOverManyRows(int rows, int n)
+    {
+        foreach (var dtype in FloatTypes)
+        {
+            Func<Tensor[]> x = () => [Conformance.Normal([rows, n], 5, dtype), Conformance.Normal([n], 6, dtype),
+                Conformance.Normal([rows, n], 7, dtype)];
+            Conformance.Check($"rms_norm backward w {dtype} {rows}×{n}", Under, x,
+                t => BackwardOf(t[1], w => t[0].Detach().RmsNorm(w), t[2]), Tol(dtype, 8 * Math.Sqrt(rows * n)));
+        }
+    }
+
     private static Tensor Backward(Tensor x, Func<Tensor, Tensor> f, Tensor dy) => BackwardOf(x, f, dy);
 
     // max over rows of rstd·max|dy·w| for inputs (x, w, dy), computed in double on the host.
