@@ -2,6 +2,7 @@
 // LM head (untied by default; tied with d^-0.5 scaling for T5 1.0 checkpoints). Training loss is token
 // cross-entropy (ignore index −100) with optional z-loss.
 using System;
+using CoLT5.Model.Checkpoints;
 using CoLT5.Model.Configuration;
 using CoLT5.Model.Layers;
 using CoLT5.Nn;
@@ -56,6 +57,22 @@ public sealed class Seq2SeqModel : Module, IDisposable
             lmHead = root.Get("lm_head.weight", new Shape(config.VocabSize, config.DModel),
                 Init.Normal(Math.Pow(config.DModel, -0.5)));
     }
+
+    /// <summary>
+    /// Loads a checkpoint folder: ours, or a Hugging Face T5 / T5 v1.1 / flan-t5 / LongT5 one (config.json;
+    /// model.safetensors or shards with model.safetensors.index.json; F32, F16, BF16 or F64 weights) with
+    /// parameters converted to <paramref name="dtype"/>. The folder's tokenizer: <see cref="Checkpoint.LoadTokenizer"/>.
+    /// Same as <see cref="Checkpoint.Load"/>.
+    /// </summary>
+    /// <exception cref="CheckpointException">A file is missing or malformed, or the weights do not match the
+    /// configuration.</exception>
+    public static Seq2SeqModel FromPretrained(string directory, DType dtype = DType.Float32, Device? device = null) =>
+        Checkpoint.Load(directory, dtype, device);
+
+    /// <summary>Writes the model as a checkpoint folder in Hugging Face's layout (see
+    /// <see cref="Checkpoint.Save(Seq2SeqModel, string, CheckpointSaveOptions?)"/>).</summary>
+    public void SavePretrained(string directory, CheckpointSaveOptions? options = null) =>
+        Checkpoint.Save(this, directory, options);
 
     /// <summary>A freshly initialised model (parameters drawn from <paramref name="seed"/>).</summary>
     public static Seq2SeqModel Create(ModelConfig config, ulong seed, DType dtype = DType.Float32, Device? device = null) =>

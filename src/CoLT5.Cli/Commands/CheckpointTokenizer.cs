@@ -2,6 +2,7 @@
 // LongT5 folder), else the byte tokenizer the built-in training uses; and the check that the model's vocabulary
 // holds the tokenizer's ids.
 using System.IO;
+using CoLT5.Model.Checkpoints;
 using CoLT5.Model.Configuration;
 using CoLT5.Model.Tokenization;
 using CoLT5.Model.Tokenization.SentencePiece;
@@ -13,7 +14,7 @@ namespace CoLT5.Cli.Commands;
 internal static class CheckpointTokenizer
 {
     /// <summary>The SentencePiece model file of a Hugging Face T5 folder.</summary>
-    public const string SentencePieceFile = "spiece.model";
+    public const string SentencePieceFile = Checkpoint.SentencePieceFile;
 
     /// <summary>True when the folder carries its own SentencePiece model.</summary>
     public static bool HasSentencePiece(string checkpoint) =>
@@ -22,9 +23,8 @@ internal static class CheckpointTokenizer
     /// <summary>SentencePiece (T5 layout: 100 sentinels above the pieces) when the folder has spiece.model, else
     /// the byte tokenizer.</summary>
     /// <exception cref="SentencePieceFormatException">spiece.model is malformed.</exception>
-    public static ITokenizer For(string checkpoint) => HasSentencePiece(checkpoint)
-        ? SentencePieceTokenizer.Load(Path.Combine(checkpoint, SentencePieceFile))
-        : TrainingData.Tokenizer;
+    public static ITokenizer For(string checkpoint) =>
+        (ITokenizer?)Checkpoint.LoadTokenizer(checkpoint) ?? TrainingData.Tokenizer;
 
     /// <summary>Refuses a model whose vocabulary cannot hold the tokenizer's ids.</summary>
     /// <exception cref="CliException">vocab_size is too small.</exception>

@@ -1,11 +1,17 @@
-// `colt5 convert`: turns a checkpoint into another layout and saves it as a new checkpoint. Today: the decoder's
-// cross-attention from its current key/value heads to G grouped heads (MHA → GQA, or MQA with G = 1) by
-// mean-pooling each group (the GQA paper's conversion), to be followed by a short uptraining run.
+// `colt5 convert`: reads a checkpoint (ours or a Hugging Face T5 / LongT5 folder), optionally changes the model, and
+// writes it as a new checkpoint folder in Hugging Face's layout: the float format and shard size are options, and
+// the folder's spiece.model travels along. Changes: the decoder's cross-attention from its key/value heads to G
+// grouped heads (MHA → GQA, or MQA with G = 1) by mean-pooling each group (the GQA paper's conversion), to be
+// followed by a short uptraining run.
+using System;
+using System.Collections.Generic;
 using System.CommandLine;
+using System.Globalization;
 using System.IO;
 using CoLT5.Model.Checkpoints;
 using CoLT5.Model.Conversion;
 using CoLT5.Tensors;
+using CoLT5.Tensors.Serialization;
 
 namespace CoLT5.Cli.Commands;
 
@@ -20,26 +26,91 @@ internal static class ConvertCommand
         var kvHeads = CliOptions.Int("--cross-kv-heads",
             "Key/value heads of the decoder's cross-attention after conversion: 1 = MQA, G = GQA (must divide the " +
             "current count); each group becomes the mean of its heads", 1);
-        var command = new Command("convert", "Convert a checkpoint (MHA → GQA / MQA cross-attention) into a new one.")
+        var store = CliOptions.Text("--store", "Float format of the written weights: f32 (default), bf16, f16 or f64",
+            "FORMAT");
+        var shardSize = CliOptions.Text("--max-shard-size",
+            "Split the weights into shards of at most this size plus model.safetensors.index.json, e.g. 2GB, " +
+            "500MB or a byte count (default 5GB, Hugging Face's)", "SIZE");
+        var command = new Command("convert", "Re-save a checkpoint or Hugging Face T5 / LongT5 folder in Hugging " +
+            "Face's layout (float format, shards, tokenizer), optionally pooling cross-attention heads (MHA → GQA / " +
+            "MQA).")
         {
-            checkpoint, output, kvHeads,
+            checkpoint, output, kvHeads, store, shardSize,
         };
         command.SetAction(result =>
         {
             var source = result.GetValue(checkpoint) ?? throw new CliException("--checkpoint DIR is required");
             var target = result.GetValue(output) ?? throw new CliException("--out DIR is required");
-            var groups = result.GetValue(kvHeads) ?? throw new CliException("--cross-kv-heads G is required");
             if (Directory.Exists(target) || File.Exists(target))
                 throw new CliException($"--out {target} already exists; choose a new directory");
-            using var model = Checkpoint.Load(source, DType.Float32, Device.Cpu);
-            var from = model.Config.NumCrossKvHeads;
-            using var converted = KvHeadPooling.PoolCrossAttention(model, groups);
-            Checkpoint.Save(converted, target);
-            context.Out.WriteLine($"converted {source}: cross-attention key/value heads {from} → {groups} " +
-                $"({model.Config.NumHeads} query heads); wrote {target}. Uptrain it briefly before use (the GQA " +
-                "paper uses about 5% of the original pre-training steps).");
+            var format = ParseFormat(result.GetValue(store));
+            var options = new CheckpointSaveOptions
+            {
+                StoreFloatsAs = format,
+                MaxShardBytes = ParseSize(result.GetValue(shardSize)),
+                SentencePieceModel = CheckpointTokenizer.HasSentencePiece(source)
+                    ? Path.Combine(source, Checkpoint.SentencePieceFile)
+                    : null,
+            };
+            using var model = Checkpoint.Load(source, format == SafetensorsDType.F64 ? DType.Float64 : DType.Float32,
+                Device.Cpu);
+            var changes = new List<string>();
+            var converted = model;
+            if (result.GetValue(kvHeads) is { } groups)
+            {
+                changes.Add($"cross-attention key/value heads {model.Config.NumCrossKvHeads} → {groups} " +
+                    $"({model.Config.NumHeads} query heads)");
+                converted = KvHeadPooling.PoolCrossAttention(model, groups);
+            }
+            try
+            {
+                Checkpoint.Save(converted, target, options);
+            }
+            finally
+            {
+                if (converted != model)
+                    converted.Dispose();
+            }
+            context.Out.WriteLine($"converted {source}: {(changes.Count == 0 ? "re-saved" : string.Join("; ", changes))}; " +
+                $"wrote {target} ({format.FileName()} weights{(options.SentencePieceModel is null ? "" : ", spiece.model")}).");
+            if (changes.Count > 0)
+                context.Out.WriteLine("Uptrain it briefly before use (the GQA paper uses about 5% of the original " +
+                    "pre-training steps).");
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    private static SafetensorsDType ParseFormat(string? text) => text?.ToLowerInvariant() switch
+    {
+        null or "f32" or "float32" => SafetensorsDType.F32,
+        "bf16" or "bfloat16" => SafetensorsDType.BF16,
+        "f16" or "float16" => SafetensorsDType.F16,
+        "f64" or "float64" => SafetensorsDType.F64,
+        _ => throw new CliException($"--store {text}: expected f32, bf16, f16 or f64"),
+    };
+
+    /// <summary>A shard size: bytes, or a number with KB / MB / GB (decimal, as Hugging Face reads them) or KiB /
+    /// MiB / GiB.</summary>
+    internal static long ParseSize(string? text)
+    {
+        if (text is null)
+            return CheckpointSaveOptions.DefaultMaxShardBytes;
+        var t = text.Trim();
+        (string Suffix, long Scale)[] units =
+            [("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("KB", 1000), ("MB", 1_000_000),
+             ("GB", 1_000_000_000), ("B", 1)];
+        foreach (var (suffix, scale) in units)
+        {
+            if (t.EndsWith(suffix, StringComparison.OrdinalIgnoreCase) &&
+                double.TryParse(t[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var value) &&
+                value > 0 && value * scale < long.MaxValue)
+            {
+                return Math.Max(1, (long)(value * scale));
+            }
+        }
+        if (long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) && bytes > 0)
+            return bytes;
+        throw new CliException($"--max-shard-size {text}: expected a size such as 2GB, 500MB or a byte count");
     }
 }

@@ -1,11 +1,14 @@
-// Checkpoint directories: config.json plus model.safetensors with Hugging Face names (our own models and imported
-// T5 / LongT5 ones alike). Loading checks that the weights match the configuration exactly; saving stages both files
-// and commits them as one unit (CheckpointCommit), so the pair on disk is always the old one or the new one.
+// Checkpoint directories in Hugging Face's layout (our own models and T5 / LongT5 ones alike): config.json, the
+// weights as model.safetensors or as shards plus model.safetensors.index.json (F32, F16, BF16 or F64), and for T5
+// folders generation_config.json and spiece.model. Loading checks that the weights match the configuration exactly;
+// saving stages every file and commits them as one unit (CheckpointCommit), so the folder on disk is always the old
+// checkpoint or the new one.
 using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using CoLT5.Model.Configuration;
+using CoLT5.Model.Tokenization.SentencePiece;
 using CoLT5.Nn;
 using CoLT5.Tensors;
 using CoLT5.Tensors.Random;
@@ -40,7 +43,6 @@ public static class Checkpoint
         string weightsFile = WeightsFile)
     {
         var configPath = Path.Combine(directory, ConfigFileName);
-        var weightsPath = Path.Combine(directory, weightsFile);
         if (!Directory.Exists(directory))
             throw new CheckpointException(directory, "the checkpoint directory does not exist");
         for (var attempt = 1; ; attempt++)
@@ -48,33 +50,26 @@ public static class Checkpoint
             Recover(directory);
             if (!File.Exists(configPath))
                 throw new CheckpointException(directory, $"{ConfigFileName} is missing");
-            if (!File.Exists(weightsPath))
-                throw new CheckpointException(directory, $"{weightsFile} is missing");
+            if (!CheckpointWeights.Exists(directory, weightsFile))
+            {
+                throw new CheckpointException(directory, weightsFile == WeightsFile
+                    ? $"{weightsFile} (or {ShardIndex.FileName}) is missing"
+                    : $"{weightsFile} is missing");
+            }
             var (version, config) = ReadConfig(directory, configPath);
-            SafetensorsFile file;
-            try
+            using var weights = CheckpointWeights.Open(directory, weightsFile);
+            // The open files keep the weights they were opened on. They belong to the config read above unless a
+            // save committed in between: saves move the weights before config.json, so that shows as a pending
+            // commit or another config.json file now (compared with its write time as well as its text, so a later
+            // save of the same config in between is noticed too).
+            if (CheckpointCommit.IsPending(directory) || ReadConfig(directory, configPath).Version != version)
             {
-                file = SafetensorsFile.Open(weightsPath);
+                if (attempt < 3)
+                    continue;
+                throw new CheckpointException(directory, "the checkpoint kept changing while it was read (a " +
+                    "save into the directory in progress?)");
             }
-            catch (SafetensorsException e)
-            {
-                throw new CheckpointException(directory, e.Message, e);
-            }
-            using (file)
-            {
-                // The open file keeps the weights it was opened on. They belong to the config read above unless a
-                // save committed in between: saves move model.safetensors before config.json, so that shows as a
-                // pending commit or another config.json file now (compared with its write time as well as its text,
-                // so a later save of the same config in between is noticed too).
-                if (CheckpointCommit.IsPending(directory) || ReadConfig(directory, configPath).Version != version)
-                {
-                    if (attempt < 3)
-                        continue;
-                    throw new CheckpointException(directory, "the checkpoint kept changing while it was read (a " +
-                        "save into the directory in progress?)");
-                }
-                return Build(directory, config, file, dtype, device);
-            }
+            return Build(directory, config, weights, dtype, device);
         }
     }
 
@@ -97,20 +92,49 @@ public static class Checkpoint
     }
 
     /// <summary>
-    /// Writes config.json and model.safetensors into <paramref name="directory"/> as one unit: both go to a staging
-    /// sub-directory first and are then committed together (see <c>CheckpointCommit</c>), so a reader sees the old
-    /// pair or the new pair, never a mix, even if the process is killed during the save. Other files in the
-    /// directory are left alone.
+    /// Writes the model into <paramref name="directory"/> as one unit in Hugging Face's layout: config.json,
+    /// generation_config.json, the weights (model.safetensors, or shards and model.safetensors.index.json above
+    /// <see cref="CheckpointSaveOptions.MaxShardBytes"/>; tied weights stored once, {"format": "pt"} metadata) and
+    /// the tokenizer file the options name. Everything goes to a staging sub-directory first and is then committed
+    /// together (see <c>CheckpointCommit</c>), so a reader sees the old checkpoint or the new one, never a mix, even
+    /// if the process is killed during the save. Weight files of the other layout left from an earlier save are
+    /// removed by the commit; other files in the directory are left alone. T5 and LongT5 models (MHA cross-attention)
+    /// written this way load in transformers' <c>from_pretrained</c>.
     /// </summary>
-    public static void Save(Seq2SeqModel model, string directory, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <exception cref="ArgumentException">A shard size below 1 byte, or a tokenizer file that does not exist.</exception>
+    public static void Save(Seq2SeqModel model, string directory, CheckpointSaveOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(directory);
+        options ??= new CheckpointSaveOptions();
+        if (options.MaxShardBytes < 1)
+            throw new ArgumentException($"MaxShardBytes must be positive, not {options.MaxShardBytes}", nameof(options));
+        if (options.SentencePieceModel is { } spm && !File.Exists(spm))
+            throw new ArgumentException($"the SentencePiece model {spm} does not exist", nameof(options));
         var stage = CheckpointCommit.Stage(directory);
         try
         {
-            WriteFiles(model, stage, metadata);
-            CheckpointCommit.Commit(directory, stage, CommitOrder);
+            var weights = WriteWeights(model, stage, options);
+            var order = new List<string>(weights);
+            // weight files of the other layout (or of another shard count) from an earlier save
+            foreach (var stale in WeightFiles(directory).Where(f => !weights.Contains(f, StringComparer.Ordinal)))
+                order.Add(CheckpointCommit.RemovePrefix + stale);
+            File.WriteAllText(Path.Combine(stage, GenerationConfigFile), GenerationConfigJson(model.Config));
+            order.Add(GenerationConfigFile);
+            if (options.SentencePieceModel is { } tokenizer)
+            {
+                File.Copy(tokenizer, Path.Combine(stage, SentencePieceFile));
+                order.Add(SentencePieceFile);
+            }
+            ConfigFile.Write(model.Config, Path.Combine(stage, ConfigFileName),
+                options.StoreFloatsAs ?? model.Parameters.DType switch
+                {
+                    DType.Float64 => SafetensorsDType.F64,
+                    DType.BFloat16 => SafetensorsDType.BF16,
+                    _ => SafetensorsDType.F32,
+                });
+            order.Add(ConfigFileName);
+            CheckpointCommit.Commit(directory, stage, order);
         }
         finally
         {
@@ -118,16 +142,105 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>The order in which a commit moves the model files into place (see <see cref="Load"/>).</summary>
+    /// <summary>Writes config.json and model.safetensors into <paramref name="directory"/> as one unit (see
+    /// <see cref="Save(Seq2SeqModel, string, CheckpointSaveOptions?)"/>), with extra safetensors metadata.</summary>
+    public static void Save(Seq2SeqModel model, string directory, IReadOnlyDictionary<string, string>? metadata) =>
+        Save(model, directory, new CheckpointSaveOptions { Metadata = metadata });
+
+    /// <summary>The tokenizer a folder carries: its spiece.model as a <see cref="SentencePieceTokenizer"/> with 100
+    /// sentinels above the pieces (what transformers' T5Tokenizer gives a T5 folder, whatever the model's special
+    /// ids), or null when it has none.</summary>
+    /// <exception cref="SentencePieceFormatException">spiece.model is malformed.</exception>
+    public static SentencePieceTokenizer? LoadTokenizer(string directory)
+    {
+        var path = Path.Combine(directory, SentencePieceFile);
+        return File.Exists(path) ? SentencePieceTokenizer.Load(path, SentencePieceTokenizer.T5SentinelCount) : null;
+    }
+
+    /// <summary>The generation settings file Hugging Face folders carry.</summary>
+    public const string GenerationConfigFile = "generation_config.json";
+
+    /// <summary>The SentencePiece model file of a Hugging Face T5 folder.</summary>
+    public const string SentencePieceFile = "spiece.model";
+
+    /// <summary>The order in which a commit moves the model files of a single-file save into place (see
+    /// <see cref="Load"/>): the weights before config.json.</summary>
     internal static IReadOnlyList<string> CommitOrder { get; } = [WeightsFile, ConfigFileName];
 
-    /// <summary>Writes model.safetensors and config.json into <paramref name="directory"/> (no commit).</summary>
+    /// <summary>Writes model.safetensors and config.json into <paramref name="directory"/> (no commit; training
+    /// checkpoints add their own files to the same commit).</summary>
     internal static void WriteFiles(Seq2SeqModel model, string directory,
         IReadOnlyDictionary<string, string>? metadata)
     {
         SafetensorsWriter.Write(Path.Combine(directory, WeightsFile), model.Parameters.Parameters, metadata);
         ConfigFile.Write(model.Config, Path.Combine(directory, ConfigFileName));
     }
+
+    // The weights as one file, or as shards in name order of at most MaxShardBytes each plus the index; returns the
+    // files written in commit order (shards, then the index).
+    private static List<string> WriteWeights(Seq2SeqModel model, string stage, CheckpointSaveOptions options)
+    {
+        var tensors = model.Parameters.Parameters.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+        long Bytes((string Name, Tensor Tensor) p) => p.Tensor.NumElements *
+            (p.Tensor.DType.IsFloatingPoint() && options.StoreFloatsAs is { } f ? f.BitSize() / 8 : p.Tensor.DType.SizeOf());
+        var total = tensors.Sum(Bytes);
+        if (total <= options.MaxShardBytes)
+        {
+            WriteSafetensors(Path.Combine(stage, WeightsFile), tensors, options);
+            return [WeightsFile];
+        }
+        var shards = new List<List<(string Name, Tensor Tensor)>> { new() };
+        long size = 0;
+        foreach (var p in tensors)
+        {
+            if (size > 0 && size + Bytes(p) > options.MaxShardBytes)
+            {
+                shards.Add([]);
+                size = 0;
+            }
+            shards[^1].Add(p);
+            size += Bytes(p);
+        }
+        var files = new List<string>();
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < shards.Count; i++)
+        {
+            var name = ShardIndex.ShardName(i + 1, shards.Count);
+            WriteSafetensors(Path.Combine(stage, name), shards[i], options);
+            foreach (var (tensor, _) in shards[i])
+                map[tensor] = name;
+            files.Add(name);
+        }
+        File.WriteAllText(Path.Combine(stage, ShardIndex.FileName), ShardIndex.ToJson(map, total));
+        files.Add(ShardIndex.FileName);
+        return files;
+    }
+
+    private static void WriteSafetensors(string path, List<(string Name, Tensor Tensor)> tensors,
+        CheckpointSaveOptions options)
+    {
+        if (options.StoreFloatsAs is { } format)
+            SafetensorsWriter.Write(path, tensors, options.Metadata, format);
+        else
+            SafetensorsWriter.Write(path, tensors, options.Metadata);
+    }
+
+    // The weight files of a folder in either layout: model.safetensors, the index and model-NNNNN-of-NNNNN shards.
+    private static IEnumerable<string> WeightFiles(string directory) =>
+        Directory.EnumerateFiles(directory).Select(Path.GetFileName).OfType<string>()
+            .Where(f => f == WeightsFile || f == ShardIndex.FileName || IsShardName(f));
+
+    private static bool IsShardName(string file) =>
+        file.Length == "model-00001-of-00001.safetensors".Length && file.StartsWith("model-", StringComparison.Ordinal) &&
+        file.EndsWith(".safetensors", StringComparison.Ordinal) && file[11..15] == "-of-";
+
+    // generation_config.json as transformers writes it for T5: the ids generation starts, pads and stops with.
+    private static string GenerationConfigJson(ModelConfig config) =>
+        "{\n" +
+        $"  \"decoder_start_token_id\": {config.DecoderStartTokenId},\n" +
+        $"  \"eos_token_id\": {config.EosTokenId},\n" +
+        $"  \"pad_token_id\": {config.PadTokenId}\n" +
+        "}\n";
 
     // config.json parsed, and which file it was: its text and then its write time (saves write a new file each).
     private static ((string Text, DateTime Written) Version, ModelConfig Config) ReadConfig(string directory,
@@ -155,17 +268,17 @@ public static class Checkpoint
     }
 
     // The model over the tensors of `file`, checked name by name against what the configuration asks for.
-    private static Seq2SeqModel Build(string directory, ModelConfig config, SafetensorsFile file, DType dtype,
+    private static Seq2SeqModel Build(string directory, ModelConfig config, CheckpointWeights weights, DType dtype,
         Device? device)
     {
         var store = new ParameterStore(dtype, device, new Generator(0));
         try
         {
-            foreach (var entry in file.Entries)
+            foreach (var name in weights.Names)
             {
-                if (Ignorable.Contains(entry.Name) || (config.TieWordEmbeddings && entry.Name == "lm_head.weight"))
+                if (Ignorable.Contains(name) || (config.TieWordEmbeddings && name == "lm_head.weight"))
                     continue;
-                store.Add(entry.Name, file.Load(entry.Name, dtype, device));
+                store.Add(name, weights.Load(name, dtype, device));
             }
             var model = new Seq2SeqModel(config, store);
             var missing = store.Created;

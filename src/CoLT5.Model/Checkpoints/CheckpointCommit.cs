@@ -3,7 +3,9 @@
 // are then moved over the old ones in a fixed order and the empty ".commit" is removed. Killed before the rename, the
 // directory keeps the old set (the stale stage is deleted by the next save); killed after it, ".commit" holds the
 // rest of the new set and whoever touches the directory next finishes the moves (Complete). So the directory reads
-// as the old set or the new set, never as a mix, and files that are not part of the set are left alone.
+// as the old set or the new set, never as a mix, and files that are not part of the set are left alone, except the
+// ones the set says to remove ("!name" steps: stale weight files a new layout replaces, e.g. model.safetensors when
+// the new weights are sharded), which go at their place in the order.
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -41,19 +43,32 @@ internal static class CheckpointCommit
         return stage;
     }
 
+    /// <summary>Marks a step of a commit order that removes a file instead of moving one in.</summary>
+    public const char RemovePrefix = '!';
+
     /// <summary>
-    /// Makes the files of <paramref name="stage"/> (exactly <paramref name="order"/>) the directory's, moving them
-    /// in that order. After the commit rename a failure leaves the rest pending for <see cref="Complete"/>.
+    /// Makes the files of <paramref name="stage"/> the directory's, moving them in <paramref name="order"/>; a step
+    /// "!name" removes the directory's file <c>name</c> (if present) at that point instead. The stage must hold
+    /// exactly the order's other names. After the commit rename a failure leaves the rest pending for
+    /// <see cref="Complete"/>.
     /// </summary>
     public static void Commit(string directory, string stage, IReadOnlyList<string> order)
     {
+        var moves = order.Where(name => name[0] != RemovePrefix).Order(StringComparer.Ordinal);
         var staged = Directory.GetFiles(stage).Select(Path.GetFileName).Order(StringComparer.Ordinal);
-        if (!staged.SequenceEqual(order.Order(StringComparer.Ordinal), StringComparer.Ordinal))
+        if (!staged.SequenceEqual(moves, StringComparer.Ordinal))
             throw new InvalidOperationException($"the stage holds [{string.Join(", ", staged)}], expected " +
-                $"[{string.Join(", ", order)}]");
-        // The move order travels with the files: "00-config.json", "01-model.safetensors", ...
+                $"[{string.Join(", ", moves)}]");
+        // The move order travels with the files: "000-model.safetensors", "001-!old.safetensors" (an empty marker),
+        // "002-config.json", ...
         for (var i = 0; i < order.Count; i++)
-            File.Move(Path.Combine(stage, order[i]), Path.Combine(stage, $"{i:D2}-{order[i]}"));
+        {
+            var step = Path.Combine(stage, $"{i:D3}-{order[i]}");
+            if (order[i][0] == RemovePrefix)
+                File.WriteAllBytes(step, []);
+            else
+                File.Move(Path.Combine(stage, order[i]), step);
+        }
         Complete(directory);                     // nothing may be pending when the new set becomes pending
         var pending = Path.Combine(directory, PendingName);
         if (Directory.Exists(pending))
@@ -90,13 +105,21 @@ internal static class CheckpointCommit
             var name = staged[(staged.IndexOf('-', StringComparison.Ordinal) + 1)..];
             try
             {
-                File.Move(file, Path.Combine(directory, name), overwrite: true);
+                if (name[0] == RemovePrefix)
+                {
+                    File.Delete(Path.Combine(directory, name[1..]));     // no error when it is gone already
+                    File.Delete(file);
+                }
+                else
+                {
+                    File.Move(file, Path.Combine(directory, name), overwrite: true);
+                }
             }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {
                 // moved meanwhile
             }
-            Fault?.Invoke(directory, "moved " + name);
+            Fault?.Invoke(directory, (name[0] == RemovePrefix ? "removed " + name[1..] : "moved " + name));
         }
         try
         {

@@ -5,6 +5,7 @@ using System.IO;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using CoLT5.Tensors.Serialization;
 
 namespace CoLT5.Model.Configuration;
 
@@ -100,7 +101,12 @@ public static class ConfigFile
             DropoutRate = Dbl("dropout_rate", 0.1),
             LayerNormEpsilon = Dbl("layer_norm_epsilon", 1e-6),
             FeedForwardProj = proj,
-            TieWordEmbeddings = root["tie_word_embeddings"] is not { } tie || (bool)tie,
+            // transformers 5.17 writes tie_word_embeddings: true for every T5 and says with scale_decoder_outputs
+            // whether the decoder output is scaled; the head is lm_head.weight when the file holds it. Only the two
+            // classic pairs exist here: tied and scaled (T5 1.0) or untied and unscaled (T5 v1.1, LongT5).
+            TieWordEmbeddings = root["scale_decoder_outputs"] is { } scaled
+                ? (bool)scaled
+                : root["tie_word_embeddings"] is not { } tie || (bool)tie,
             PadTokenId = Int("pad_token_id", 0),
             EosTokenId = Int("eos_token_id", 1),
             DecoderStartTokenId = Int("decoder_start_token_id", 0),
@@ -111,17 +117,65 @@ public static class ConfigFile
         };
     }
 
-    /// <summary>Writes a config as JSON via a temporary file and an atomic rename.</summary>
-    public static void Write(ModelConfig config, string path)
+    /// <summary>Writes a config as JSON via a temporary file and an atomic rename (see <see cref="ToJson"/>).</summary>
+    public static void Write(ModelConfig config, string path, SafetensorsDType? weightsStoredAs = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var temp = path + ".tmp";
-        File.WriteAllText(temp, ToJson(config));
+        File.WriteAllText(temp, ToJson(config, weightsStoredAs));
         File.Move(temp, path, overwrite: true);
     }
 
-    /// <summary>The config as JSON text.</summary>
-    public static string ToJson(ModelConfig config) => JsonSerializer.Serialize(config, ConfigJsonContext.Default.ModelConfig);
+    /// <summary>The config.json keys only CoLT5 models use.</summary>
+    private static readonly string[] CoLT5Fields =
+    [
+        "light_heads", "heavy_heads", "d_ff_light", "d_ff_heavy", "routed_ff_tokens", "routed_q_tokens",
+        "routed_kv_tokens", "router_eps", "router_iters", "router_eps_init", "router_eps_decay", "router_k_ratio",
+        "router_straight_through", "router_kv_scaling", "router_null_output",
+    ];
+
+    /// <summary>
+    /// The config as JSON text: every field (T5 and LongT5 model types leave out the CoLT5-only ones), plus what
+    /// transformers' loader reads beside them for those types with multi-head cross-attention
+    /// (<c>architectures</c>, <c>is_encoder_decoder</c>) and, when given, the stored float format as
+    /// <c>torch_dtype</c>.
+    /// </summary>
+    public static string ToJson(ModelConfig config, SafetensorsDType? weightsStoredAs = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var root = JsonSerializer.SerializeToNode(config, ConfigJsonContext.Default.ModelConfig)!.AsObject();
+        // (a T5 whose cross-attention was pooled to fewer kv heads has no transformers class)
+        var architecture = config.NumCrossKvHeads != config.NumHeads ? null : config.ModelType switch
+        {
+            "t5" => "T5ForConditionalGeneration",
+            "longt5" => "LongT5ForConditionalGeneration",
+            _ => null,
+        };
+        if (config.ModelType is "t5" or "longt5")
+        {
+            // the CoLT5-only fields mean nothing to a T5 / LongT5 reader (ours fills them in again on parse)
+            foreach (var name in CoLT5Fields)
+                root.Remove(name);
+        }
+        if (architecture is not null)
+        {
+            root.Remove("num_cross_kv_heads");
+            root["scale_decoder_outputs"] = config.TieWordEmbeddings;      // what transformers 5.17 reads
+            root["architectures"] = new JsonArray(architecture);
+            root["is_encoder_decoder"] = true;
+        }
+        if (weightsStoredAs is { } stored)
+        {
+            root["torch_dtype"] = stored switch
+            {
+                SafetensorsDType.F16 => "float16",
+                SafetensorsDType.BF16 => "bfloat16",
+                SafetensorsDType.F64 => "float64",
+                _ => "float32",
+            };
+        }
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
 }
 
 /// <summary>Source-generated (trimming-safe) JSON metadata for <see cref="ModelConfig"/>.</summary>

@@ -63,6 +63,52 @@ public sealed class CliCommandTests
             .AssertOneLineError(ExitCodes.Error, "already exists");
     }
 
+    /// <summary>convert re-saves in Hugging Face's layout: the float format, shards above the size given, the
+    /// folder's spiece.model copied along; bad formats and sizes are one-line errors.</summary>
+    [Fact]
+    public void ConvertWritesTheFloatFormatShardsAndTokenizerAsked()
+    {
+        using var dir = new TempDirectory("colt5-cli");
+        var source = dir.Combine("t5");
+        using (var model = Seq2SeqModel.Create(ModelTestKit.Micro("t5") with { ModelType = "t5", VocabSize = 600 }, seed: 1))
+            Checkpoint.Save(model, source);
+        var spm = Path.Combine(FixturePaths.Spm, "t5like_unigram_500.model");
+        File.Copy(spm, Path.Combine(source, Checkpoint.SentencePieceFile));
+        var target = dir.Combine("bf16");
+        var run = CliTestKit.Run("convert", "--checkpoint", source, "--out", target, "--store", "bf16",
+            "--max-shard-size", "20KB");
+        run.AssertOk();
+        Assert.Contains("re-saved", run.Out, StringComparison.Ordinal);
+        Assert.Contains("BF16 weights, spiece.model", run.Out, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(target, ShardIndex.FileName)));
+        Assert.False(File.Exists(Path.Combine(target, Checkpoint.WeightsFile)));
+        Assert.Equal(File.ReadAllBytes(spm), File.ReadAllBytes(Path.Combine(target, Checkpoint.SentencePieceFile)));
+        using (var converted = Checkpoint.Load(target))
+            Assert.Equal(600, converted.Config.VocabSize);
+        CliTestKit.Run("convert", "--checkpoint", source, "--out", dir.Combine("x"), "--store", "int8")
+            .AssertOneLineError(ExitCodes.Error, "expected f32, bf16, f16 or f64");
+        CliTestKit.Run("convert", "--checkpoint", source, "--out", dir.Combine("y"), "--max-shard-size", "big")
+            .AssertOneLineError(ExitCodes.Error, "--max-shard-size big");
+    }
+
+    [Theory]
+    [InlineData("2GB", 2_000_000_000L)]
+    [InlineData("500MB", 500_000_000L)]
+    [InlineData("1.5GiB", 1_610_612_736L)]
+    [InlineData("60KB", 60_000L)]
+    [InlineData("12345", 12_345L)]
+    [InlineData(null, 5_000_000_000L)]
+    public void ShardSizesReadLikeHuggingFaces(string? text, long bytes) =>
+        Assert.Equal(bytes, CoLT5.Cli.Commands.ConvertCommand.ParseSize(text));
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-5MB")]
+    [InlineData("5 parsecs")]
+    [InlineData("")]
+    public void BadShardSizesAreRefused(string text) =>
+        Assert.Throws<CliException>(() => CoLT5.Cli.Commands.ConvertCommand.ParseSize(text));
+
     /// <summary>A checkpoint folder with spiece.model (a Hugging Face T5 folder) generates through SentencePiece;
     /// a vocabulary too small for it, a corrupt spiece.model and eval on such a folder are one-line errors.</summary>
     [Fact]

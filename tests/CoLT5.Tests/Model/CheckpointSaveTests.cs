@@ -66,13 +66,49 @@ public sealed class CheckpointSaveTests
 
         using (var loaded = Checkpoint.Load(dir.Path))
             AssertSameModel(expectNew ? fresh : old, loaded);
-        Assert.Equal(["config.json", "model.safetensors", "notes.txt"],
+        Assert.Equal(["config.json", "generation_config.json", "model.safetensors", "notes.txt"],
             Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
         // the next save works and replaces whatever was there
         Checkpoint.Save(old, dir.Path);
         using var again = Checkpoint.Load(dir.Path);
         AssertSameModel(old, again);
+    }
+
+    public static TheoryData<string, bool> ShardedCrashPoints() => new()
+    {
+        { "commit", false },
+        { "moved {first shard}", true },
+        { "moved " + ShardIndex.FileName, true },
+        { "removed " + Checkpoint.WeightsFile, true },
+        { "moved " + Checkpoint.ConfigFileName, true },
+    };
+
+    /// <summary>A save that switches the folder from one weights file to shards (whose commit also removes the old
+    /// model.safetensors) leaves the old single-file checkpoint or the new sharded one, whichever point it dies at.</summary>
+    [Theory]
+    [MemberData(nameof(ShardedCrashPoints))]
+    public void ACrashWhileShardingLeavesTheOldOrTheNewCheckpoint(string crashAt, bool expectNew)
+    {
+        using var dir = new TempDirectory("colt5-checkpoint");
+        using var old = Old();
+        using var fresh = New();
+        Checkpoint.Save(old, dir.Path);
+        var bytes = fresh.Parameters.Parameters.Sum(p => p.Tensor.NumElements * 4);
+        var sharded = new CheckpointSaveOptions { MaxShardBytes = bytes / 3 + 1 };
+        using (var probe = new TempDirectory("colt5-checkpoint"))
+        {
+            Checkpoint.Save(fresh, probe.Path, sharded);
+            var first = ShardIndex.Read(probe.Path, probe.Combine(ShardIndex.FileName)).Shards[0];
+            crashAt = crashAt.Replace("{first shard}", first, StringComparison.Ordinal);
+        }
+        CrashDuringSave(dir.Path, crashAt, () => Checkpoint.Save(fresh, dir.Path, sharded));
+
+        using (var loaded = Checkpoint.Load(dir.Path))
+            AssertSameModel(expectNew ? fresh : old, loaded);
+        var files = Directory.GetFiles(dir.Path).Select(f => Path.GetFileName(f)!).ToList();
+        Assert.Equal(expectNew, files.Contains(ShardIndex.FileName));
+        Assert.Equal(!expectNew, files.Contains(Checkpoint.WeightsFile));
     }
 
     [Fact]
