@@ -8,7 +8,9 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
 using System.IO;
+using CoLT5.Model;
 using CoLT5.Model.Checkpoints;
+using CoLT5.Model.Configuration;
 using CoLT5.Model.Conversion;
 using CoLT5.Tensors;
 using CoLT5.Tensors.Serialization;
@@ -31,11 +33,19 @@ internal static class ConvertCommand
         var shardSize = CliOptions.Text("--max-shard-size",
             "Split the weights into shards of at most this size plus model.safetensors.index.json, e.g. 2GB, " +
             "500MB or a byte count (default 5GB, Hugging Face's)", "SIZE");
+        var to = CliOptions.Text("--to", "colt5: initialise a CoLT5 model from this T5 / LongT5 one (light and " +
+            "heavy branches split its heads and FF units, fresh routers)", "TYPE");
+        var lightHeads = CliOptions.Int("--light-heads", "With --to colt5: light attention heads (default H/3)", 1);
+        var dffLight = CliOptions.Int("--d-ff-light", "With --to colt5: light FF width (default d_ff/2)", 1);
+        var dffHeavy = CliOptions.Int("--d-ff-heavy", "With --to colt5: heavy FF width (default 4·d_ff)", 1);
+        var radius = CliOptions.Int("--local-radius", "With --to colt5: light attention radius (default: the " +
+            "source's, or 127 for T5)", 1);
+        var seed = CliOptions.Seed();
         var command = new Command("convert", "Re-save a checkpoint or Hugging Face T5 / LongT5 folder in Hugging " +
             "Face's layout (float format, shards, tokenizer), optionally pooling cross-attention heads (MHA → GQA / " +
-            "MQA).")
+            "MQA) or initialising a CoLT5 model from a T5 / LongT5 one.")
         {
-            checkpoint, output, kvHeads, store, shardSize,
+            checkpoint, output, kvHeads, store, shardSize, to, lightHeads, dffLight, dffHeavy, radius, seed,
         };
         command.SetAction(result =>
         {
@@ -55,27 +65,61 @@ internal static class ConvertCommand
             using var model = Checkpoint.Load(source, format == SafetensorsDType.F64 ? DType.Float64 : DType.Float32,
                 Device.Cpu);
             var changes = new List<string>();
-            var converted = model;
-            if (result.GetValue(kvHeads) is { } groups)
+            var colt5 = result.GetValue(to) switch
             {
-                changes.Add($"cross-attention key/value heads {model.Config.NumCrossKvHeads} → {groups} " +
-                    $"({model.Config.NumHeads} query heads)");
-                converted = KvHeadPooling.PoolCrossAttention(model, groups);
-            }
+                null => false,
+                "colt5" => true,
+                var other => throw new CliException($"--to {other}: the only target is colt5"),
+            };
+            if (!colt5 && (result.GetValue(lightHeads) ?? result.GetValue(dffLight) ?? result.GetValue(dffHeavy) ??
+                    result.GetValue(radius)) is not null)
+                throw new CliException("--light-heads, --d-ff-light, --d-ff-heavy and --local-radius need --to colt5");
+            var stages = new List<Seq2SeqModel>();
             try
             {
+                var converted = model;
+                if (colt5)
+                {
+                    var conversion = new CoLT5ConversionOptions
+                    {
+                        LightHeads = result.GetValue(lightHeads),
+                        DFfLight = result.GetValue(dffLight),
+                        DFfHeavy = result.GetValue(dffHeavy),
+                        LocalRadius = result.GetValue(radius),
+                        Seed = result.GetValue(seed) ?? 1,
+                    };
+                    try
+                    {
+                        converted = CoLT5Initialization.FromDense(converted, conversion);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        throw new CliException($"--to colt5: {e.Message}");
+                    }
+                    stages.Add(converted);
+                    var c = converted.Config;
+                    changes.Add($"{model.Config.Encoder.CliName()} → colt5 ({c.LightHeads} light + {c.HeavyHeads} " +
+                        $"heavy heads, light FF {c.DFfLight}, heavy FF {c.DFfHeavy}, fresh routers)");
+                }
+                if (result.GetValue(kvHeads) is { } groups)
+                {
+                    changes.Add($"cross-attention key/value heads {converted.Config.NumCrossKvHeads} → {groups} " +
+                        $"({converted.Config.NumHeads} query heads)");
+                    converted = KvHeadPooling.PoolCrossAttention(converted, groups);
+                    stages.Add(converted);
+                }
                 Checkpoint.Save(converted, target, options);
             }
             finally
             {
-                if (converted != model)
-                    converted.Dispose();
+                foreach (var stage in stages)
+                    stage.Dispose();
             }
             context.Out.WriteLine($"converted {source}: {(changes.Count == 0 ? "re-saved" : string.Join("; ", changes))}; " +
                 $"wrote {target} ({format.FileName()} weights{(options.SentencePieceModel is null ? "" : ", spiece.model")}).");
             if (changes.Count > 0)
-                context.Out.WriteLine("Uptrain it briefly before use (the GQA paper uses about 5% of the original " +
-                    "pre-training steps).");
+                context.Out.WriteLine($"Uptrain it before use: colt5 train --uptrain {target} --steps N (trains 5% of " +
+                    "N steps by default, as the GQA and CoLT5 papers uptrain).");
             return ExitCodes.Ok;
         });
         return command;

@@ -4,6 +4,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using CoLT5.Model.Checkpoints;
 using CoLT5.Model.Configuration;
 using CoLT5.Model.Training;
 
@@ -24,12 +25,34 @@ internal sealed record FreshRun(ModelConfig Config, TrainingOptions Options, Tra
         if (builtIn && a.EvalData is not null)
             throw new CliException("--eval-data needs --data (the built-in task has its own held-out split)");
 
-        var preset = a.Config is null ? a.Preset ?? defaults.Preset : null;
-        var config = a.Config is { } configPath ? ConfigFile.Read(RequireFile(configPath, "--config"))
-            : Presets.Get(preset!);
-        var encoder = a.Encoder ?? (a.Config is null ? defaults.Encoder : null);
-        if (encoder is not null)
-            config = config.WithEncoder(encoder);
+        if (a.UptrainFraction is not null && a.Uptrain is null)
+            throw new CliException("--uptrain-fraction needs --uptrain DIR");
+        string? preset;
+        ModelConfig config;
+        if (a.Uptrain is { } start)
+        {
+            foreach (var (option, given) in new[] { ("--preset", a.Preset), ("--config", a.Config), ("--encoder", a.Encoder) })
+            {
+                if (given is not null)
+                    throw new CliException($"{option} cannot be used with --uptrain: the model is that of {start}");
+            }
+            preset = null;
+            config = ConfigFile.Read(RequireFile(Path.Combine(start, Checkpoint.ConfigFileName), "--uptrain"));
+            var fraction = a.UptrainFraction ?? DefaultUptrainFraction;
+            if (!(fraction > 0 && fraction <= 1))
+                throw new CliException($"--uptrain-fraction must be in (0, 1], got {fraction}");
+            var total = a.Steps ?? (builtIn ? defaults.Training() : new TrainingOptions()).MaxSteps;
+            a = a with { Steps = Math.Max(1, (long)Math.Round(fraction * total)) };
+        }
+        else
+        {
+            preset = a.Config is null ? a.Preset ?? defaults.Preset : null;
+            config = a.Config is { } configPath ? ConfigFile.Read(RequireFile(configPath, "--config"))
+                : Presets.Get(preset!);
+            var encoder = a.Encoder ?? (a.Config is null ? defaults.Encoder : null);
+            if (encoder is not null)
+                config = config.WithEncoder(encoder);
+        }
         var encoderName = config.Encoder.CliName();
 
         var options = TrainOptionsBuilder.Apply(builtIn ? defaults.Training() : new TrainingOptions(), a,
@@ -44,8 +67,14 @@ internal sealed record FreshRun(ModelConfig Config, TrainingOptions Options, Tra
             ["preset"] = preset ?? "custom",
             ["data"] = builtIn ? "built-in retrieval task" : data.Path!,
         };
+        if (a.Uptrain is { } from)
+            metadata["uptrain"] = $"{from} for {a.Steps} steps";
         return new FreshRun(config, options, data, outDir, metadata);
     }
+
+    /// <summary>The share of the original training budget an uptraining run takes by default (the GQA paper
+    /// uptrains for 5% of pre-training; CoLT5 uptrains converted LongT5 models similarly).</summary>
+    public const double DefaultUptrainFraction = 0.05;
 
     /// <summary>runs/&lt;encoder&gt;-&lt;UTC yyyyMMdd-HHmmss&gt;, with a numeric suffix if that exists.</summary>
     public static string DefaultOutDirectory(string encoder)

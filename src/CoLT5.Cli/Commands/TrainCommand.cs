@@ -15,6 +15,8 @@ internal sealed record TrainArguments
     public long? Steps { get; init; }
     public string? Out { get; init; }
     public string? Resume { get; init; }
+    public string? Uptrain { get; init; }
+    public double? UptrainFraction { get; init; }
     public bool Overwrite { get; init; }
     public ulong? Seed { get; init; }
     public int? BatchSize { get; init; }
@@ -82,13 +84,17 @@ internal static class TrainCommand
             "half, the answer at least a quarter before the question)", 80);
         var device = CliOptions.Device();
         var plain = CliOptions.Flag("--plain", "Plain progress lines even on a terminal");
+        var uptrain = CliOptions.Text("--uptrain", "Start from this converted checkpoint's weights and configuration " +
+            "(colt5 convert) and train for --uptrain-fraction of --steps", "DIR");
+        var uptrainFraction = CliOptions.Number("--uptrain-fraction",
+            "With --uptrain: the fraction of --steps to train (default 0.05, the GQA and CoLT5 papers' uptraining)");
 
         var command = new Command("train", "Train a model. With no options: the tiny CoLT5 on the built-in " +
             "long-range retrieval task, ending with the held-out exact-match accuracy and the time per step.")
         {
             data, evalData, encoder, preset, config, steps, output, resume, overwrite, seed, batch, accumulate, lr,
             optimizer, schedule, warmup, clip, dropout, zLoss, weightDecay, evalEvery, evalSize, checkpointEvery,
-            logEvery, maxInput, maxTarget, truncate, docLength, device, plain,
+            logEvery, maxInput, maxTarget, truncate, docLength, device, plain, uptrain, uptrainFraction,
         };
         command.SetAction(result => TrainRunner.Execute(new TrainArguments
         {
@@ -100,6 +106,8 @@ internal static class TrainCommand
             Steps = result.GetValue(steps),
             Out = result.GetValue(output),
             Resume = result.GetValue(resume),
+            Uptrain = result.GetValue(uptrain),
+            UptrainFraction = result.GetValue(uptrainFraction),
             Overwrite = result.GetValue(overwrite),
             Seed = result.GetValue(seed),
             BatchSize = result.GetValue(batch),

@@ -36,7 +36,9 @@ internal static class TrainRunner
         {
             var setup = FreshRun.Prepare(a);
             outDir = setup.OutDir;
-            trainer = Trainer.Create(setup.Config, setup.Options, setup.Data, device);
+            trainer = a.Uptrain is { } start
+                ? Trainer.CreateFrom(start, setup.Options, setup.Data, device)
+                : Trainer.Create(setup.Config, setup.Options, setup.Data, device);
             foreach (var (key, value) in setup.Metadata)
                 trainer.Metadata[key] = value;
         }
@@ -57,6 +59,7 @@ internal static class TrainRunner
                 throw new CliException($"{option} cannot be used with --resume: a resumed run keeps its model and " +
                     $"data (those of {directory})");
         }
+        Reject("--uptrain", a.Uptrain is not null);
         var savedEncoder = ConfigFile.Read(Path.Combine(directory, Checkpoint.ConfigFileName)).Encoder.CliName();
         if (a.Encoder is { } encoder && new ModelConfig().WithEncoder(encoder).Encoder.CliName() != savedEncoder)
             throw new CliException($"--encoder {encoder} differs from the checkpoint's encoder {savedEncoder}");

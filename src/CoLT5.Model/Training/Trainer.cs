@@ -90,13 +90,39 @@ public sealed class Trainer : IDisposable
         return Create(config, options, spec, data, heldOut, device);
     }
 
+    /// <summary>
+    /// A fresh run (new optimizer, schedule from step 0) that starts from the weights of the model checkpoint in
+    /// <paramref name="initialWeights"/> instead of a random initialisation: uptraining a converted model
+    /// (<c>colt5 train --uptrain</c>) or fine-tuning. The model is the checkpoint's configuration, with the options'
+    /// dropout rate when they set one.
+    /// </summary>
+    /// <exception cref="CheckpointException">The checkpoint cannot be loaded.</exception>
+    public static Trainer CreateFrom(string initialWeights, TrainingOptions options, TrainingDataSpec spec,
+        Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(spec);
+        options = options.Validate().Resolved();
+        var data = TrainingData.Open(spec, options.BatchSize);
+        var heldOut = TrainingData.HeldOut(spec, options.EvalSize);
+        using var start = Checkpoint.Load(initialWeights, options.DType, device);
+        var store = new ParameterStore(options.DType, device, new Generator(options.Seed));
+        using (Tensor.NoGrad())
+        {
+            foreach (var (name, tensor) in start.Parameters.Parameters)
+                store.Add(name, tensor.ContiguousCopy());
+        }
+        var config = options.Dropout is { } rate ? start.Config with { DropoutRate = rate } : start.Config;
+        return Create(config, options, spec, data, heldOut, device, store);
+    }
+
     /// <summary>A fresh run on a caller-supplied source (resume it with the same source).</summary>
     public static Trainer Create(ModelConfig config, TrainingOptions options, ITrainingData data,
         IReadOnlyList<Seq2SeqExample>? heldOut = null, Device? device = null) =>
         Create(config, options, null, data, heldOut, device);
 
     private static Trainer Create(ModelConfig config, TrainingOptions options, TrainingDataSpec? spec,
-        ITrainingData data, IReadOnlyList<Seq2SeqExample>? heldOut, Device? device)
+        ITrainingData data, IReadOnlyList<Seq2SeqExample>? heldOut, Device? device, ParameterStore? weights = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(data);
@@ -107,9 +133,20 @@ public sealed class Trainer : IDisposable
         if (config.VocabSize < TrainingData.Tokenizer.VocabSize && spec is not null)
             throw new ConfigException($"vocab_size {config.VocabSize} is smaller than the byte tokenizer's " +
                 $"{TrainingData.Tokenizer.VocabSize}");
-        var store = new ParameterStore(options.DType, device, new Generator(options.Seed));
+        var store = weights ?? new ParameterStore(options.DType, device, new Generator(options.Seed));
         var dropout = new Generator(DropoutSeed(options.Seed));
-        var model = new Seq2SeqModel(config, store, dropout);
+        Seq2SeqModel model;
+        try
+        {
+            model = new Seq2SeqModel(config, store, dropout);
+            if (weights is not null && store.Created.Count > 0)
+                throw new CheckpointException($"the initial weights lack {string.Join(", ", store.Created)}");
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
         try
         {
             return new Trainer(model, dropout, options, spec, data, heldOut);

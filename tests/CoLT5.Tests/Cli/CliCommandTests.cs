@@ -91,6 +91,42 @@ public sealed class CliCommandTests
             .AssertOneLineError(ExitCodes.Error, "--max-shard-size big");
     }
 
+    /// <summary>The path on a micro model: train a T5, convert it to CoLT5 (split branches, fresh routers),
+    /// then uptrain for a fraction of the step budget; --uptrain refuses options that would pick another model.</summary>
+    [Fact]
+    public void ConvertATrainedT5ToCoLT5AndUptrainIt()
+    {
+        using var dir = new TempDirectory("colt5-cli");
+        var data = CliTestKit.CopyData(dir);
+        var t5 = dir.Combine("t5");
+        CliTestKit.Run("train", "--data", data, "--config", CliTestKit.MicroConfig(dir, "t5"), "--steps", "3",
+            "--batch-size", "4", "--eval-size", "2", "--out", t5).AssertOk();
+        var converted = dir.Combine("colt5");
+        var convert = CliTestKit.Run("convert", "--checkpoint", t5, "--out", converted, "--to", "colt5",
+            "--light-heads", "1");
+        convert.AssertOk();
+        Assert.Contains("t5 → colt5 (1 light + 3 heavy heads", convert.Out, StringComparison.Ordinal);
+        Assert.Contains("colt5 train --uptrain", convert.Out, StringComparison.Ordinal);
+
+        var uptrained = dir.Combine("uptrained");
+        CliTestKit.Run("train", "--uptrain", converted, "--uptrain-fraction", "0.1", "--steps", "40", "--data", data,
+            "--batch-size", "4", "--eval-size", "2", "--out", uptrained).AssertOk();
+        var state = TrainingCheckpoint.ReadState(uptrained);
+        Assert.Equal(4, state.Step);                                              // 10% of 40 steps
+        Assert.StartsWith(converted, state.Metadata["uptrain"], StringComparison.Ordinal);
+        using (var model = Checkpoint.Load(uptrained))
+            Assert.Equal(CoLT5.Model.Configuration.EncoderType.CoLT5, model.Config.Encoder);
+
+        CliTestKit.Run("train", "--uptrain", converted, "--encoder", "t5", "--data", data, "--out", dir.Combine("x"))
+            .AssertOneLineError(ExitCodes.Error, "--encoder cannot be used with --uptrain");
+        CliTestKit.Run("train", "--uptrain-fraction", "0.1", "--data", data, "--out", dir.Combine("y"))
+            .AssertOneLineError(ExitCodes.Error, "--uptrain-fraction needs --uptrain");
+        CliTestKit.Run("convert", "--checkpoint", converted, "--out", dir.Combine("z"), "--to", "colt5")
+            .AssertOneLineError(ExitCodes.Error, "already a CoLT5 model");
+        CliTestKit.Run("convert", "--checkpoint", t5, "--out", dir.Combine("w"), "--light-heads", "2")
+            .AssertOneLineError(ExitCodes.Error, "need --to colt5");
+    }
+
     [Theory]
     [InlineData("2GB", 2_000_000_000L)]
     [InlineData("500MB", 500_000_000L)]
