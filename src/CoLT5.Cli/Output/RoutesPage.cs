@@ -203,7 +203,7 @@ internal static partial class RoutesPage
                 Fixed2(s == 0 ? layers[g].QueryKeyValue.Phi : s == 1 ? layers[g].FeedForwardQuery.Phi
                     : layers[g].FeedForwardKeyValue.Phi),
         };
-        html.Append("<div class=\"charts\">").Append(SvgBarChart.Render(agreement, Math.Max(36, 420 / layers.Count), 150))
+        html.Append("<div class=\"charts\">").Append(SvgBarChart.Render(agreement, Math.Clamp(420 / layers.Count, 36, 110), 150))
             .Append("</div>\n<h3>Routing rate by token kind, per layer</h3>\n<div class=\"legend\">");
         foreach (var r in Routers)
             html.Append(Inv($"<span><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"12\" height=\"12\">"))
