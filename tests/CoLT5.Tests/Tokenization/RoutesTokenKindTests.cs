@@ -69,6 +69,37 @@ public sealed class RoutesTokenKindTests
         Assert.Equal(new TokenSurface("<0x00>", O), surface);
     }
 
+    /// <summary>Any other tokenizer: ids decoded one at a time, a word starting at the input's start, after a
+    /// special token, or where the decoded text begins with white space.</summary>
+    [Fact]
+    public void OtherTokenizersAreReadByDecodingEachId()
+    {
+        var tokenizer = new WordTokenizer();
+        var surfaces = TokenSurfaces.Describe(tokenizer, [3, 7, 4, 5, 6, 9, 7, 1]);
+        Assert.Equal(new[] { W, O, W, P, D, X, W, X }, surfaces.Select(s => s.Kind));
+        Assert.Equal(new[] { "hello", "lo", " world", "!", " 42", "<extra_id_0>", "lo", "</s>" },
+            surfaces.Select(s => s.Text));
+    }
+
+    // pad 0, eos 1, unk 2, five words (3–7), an unused id 8, one sentinel (9).
+    private sealed class WordTokenizer : ITokenizer
+    {
+        private static readonly string[] Words = ["hello", " world", "!", " 42", "lo"];
+
+        public int VocabSize => 10;
+        public int PadId => 0;
+        public int EosId => 1;
+        public int UnkId => 2;
+        public int SentinelCount => 1;
+        public int[] Encode(string text) => throw new System.NotSupportedException("decode-only test tokenizer");
+        public int[] Encode(string text, bool appendEos) => Encode(text);
+        public string Decode(System.ReadOnlySpan<int> ids) =>
+            string.Concat(ids.ToArray().Select(id => id is >= 3 and < 8 ? Words[id - 3] : ""));
+        public int Sentinel(int n) => 9 - n;
+        public bool IsSentinel(int id) => id == 9;
+        public int SentinelIndex(int id) => 9 - id;
+    }
+
     [Theory]
     [InlineData("hello", true, TokenKind.WordStart)]
     [InlineData("hello", false, TokenKind.Other)]
