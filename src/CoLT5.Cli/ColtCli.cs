@@ -59,7 +59,7 @@ public static partial class ColtCli
         }
     }
 
-    /// <summary>The root command with train, generate, eval, info and convert.</summary>
+    /// <summary>The root command with train, generate, eval, info, convert and routes.</summary>
     internal static RootCommand BuildCommand(CliContext context)
     {
         var root = new RootCommand("CoLT5.Native: train, evaluate and generate with CoLT5 / T5 / LongT5 models " +
@@ -70,6 +70,7 @@ public static partial class ColtCli
         root.Subcommands.Add(EvalCommand.Create(context));
         root.Subcommands.Add(InfoCommand.Create(context));
         root.Subcommands.Add(ConvertCommand.Create(context));
+        root.Subcommands.Add(RoutesCommand.Create(context));
         return root;
     }
 

@@ -1,6 +1,7 @@
 // The colt5 executable: wires Ctrl-C (SIGINT) and SIGTERM to cancellation, then runs the command line. The first
 // signal asks the command to stop at its next safe point (train after the current step, saving a checkpoint;
-// generate and eval after the current batch); a second signal of either kind ends the process at once.
+// generate and eval after the current batch; routes after its encoder pass, writing nothing); a second signal of
+// either kind ends the process at once.
 using System;
 using System.Linq;
 using System.Runtime.InteropServices;
@@ -15,8 +16,12 @@ internal static class Program
     {
         using var cancellation = new CancellationTokenSource();
         // The first token naming a command is the command: options come after it, except the global --threads N.
-        var unit = args.FirstOrDefault(a => a is "train" or "generate" or "eval" or "info") is "train"
-            ? "step" : "batch";
+        var unit = args.FirstOrDefault(a => a is "train" or "generate" or "eval" or "info" or "routes") switch
+        {
+            "train" => "step",
+            "routes" => "encoder pass",
+            _ => "batch",
+        };
         var signalled = 0;
         void OnSignal(PosixSignalContext context)
         {

@@ -87,6 +87,11 @@ public sealed class Seq2SeqModel : Module, IDisposable
     /// <summary>input ids (B, n) int32 with padding mask (B·n, true = real) → encoder output (B, n, d).</summary>
     public Tensor Encode(Tensor inputIds, bool[] mask) => encoder.Forward(inputIds, mask);
 
+    /// <summary>As <see cref="Encode(Tensor, bool[])"/>, reporting each CoLT5 router's decision to
+    /// <paramref name="observer"/> (nothing for encoder types without routers).</summary>
+    public Tensor Encode(Tensor inputIds, bool[] mask, IRoutingObserver? observer) =>
+        encoder.Forward(inputIds, mask, observer);
+
     /// <summary>Projects the encoder output for decoding (cross keys/values computed once).</summary>
     public DecoderState StartDecoding(Tensor encoderOutput, bool[] mask) => decoder.Start(encoderOutput, mask);
 

@@ -42,6 +42,8 @@ public sealed class ConditionalAttention : Module
         // separate routers pick the tokens that need information (queries) and that hold it (keys/values)
         using var queries = queryRouter.Forward(h, context, config.QueryTokens);
         using var keyValues = kvRouter.Forward(h, context, config.KeyValueTokens);
+        context.Observe(RouterKind.Query, queries);
+        context.Observe(RouterKind.KeyValue, keyValues);
         using var heavyRows = HeavyRows(h, queries, keyValues, context);       // (B·q, d)
         using var heavyOut = RoutedBranch.Scatter(heavyRows, queries, h);       // weighted by the query router
         if (nullOutput is null)

@@ -30,6 +30,7 @@ public sealed class ConditionalFeedForward : Module
         using var lightOut = light.Forward(h);
         // heavy feed-forward sees only the m routed tokens, weighted by their router score
         using var route = router.Forward(h, context, config.FfTokens);
+        context.Observe(RouterKind.FeedForward, route);
         using var heavyOut = RoutedBranch.Apply(h, route, heavy.Forward);
         return lightOut + heavyOut;
     }

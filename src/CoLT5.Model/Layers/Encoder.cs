@@ -62,17 +62,26 @@ public sealed class Encoder : Module
     }
 
     /// <summary>ids (B, n) int32 and the padding mask (B·n, true = real) → hidden states (B, n, d).</summary>
-    public Tensor Forward(Tensor ids, bool[] mask)
+    public Tensor Forward(Tensor ids, bool[] mask) => Forward(ids, mask, null);
+
+    /// <summary>
+    /// ids (B, n) int32 and the padding mask (B·n, true = real) → hidden states (B, n, d), reporting every routing
+    /// decision to <paramref name="observer"/> when one is given (CoLT5; other encoder types have no routers and
+    /// report nothing). Observing never changes the output.
+    /// </summary>
+    public Tensor Forward(Tensor ids, bool[] mask, IRoutingObserver? observer)
     {
         ArgumentNullException.ThrowIfNull(ids);
         int batch = ids.Shape[0], n = ids.Shape[1];
         using var context = EncoderContext.Build(config, mask, batch, n, tables, embedding.DType, embedding.Device);
+        context.RoutingObserver = observer;
         using var embedded = Tensor.Embedding(embedding, ids);
         var x = dropout.Forward(embedded);
-        foreach (var layer in layers)
+        for (var i = 0; i < layers.Count; i++)
         {
             using var previous = x;
-            x = layer.Forward(previous, context);
+            context.Layer = i;
+            x = layers[i].Forward(previous, context);
         }
         using (x)
         using (var normed = finalNorm.Forward(x))

@@ -154,6 +154,24 @@ public sealed class EncoderContext : IDisposable
     /// <summary>CoLT5: the heavy attention table (routed biases are built per layer from routed positions).</summary>
     public RelativeBias? HeavyTable { get; private set; }
 
+    /// <summary>
+    /// Receives every routing decision of this forward (CoLT5 encoders); null (the default) records nothing and costs
+    /// nothing. <see cref="Encoder.Forward(Tensor, bool[], IRoutingObserver?)"/> sets it.
+    /// </summary>
+    public IRoutingObserver? RoutingObserver { get; set; }
+
+    /// <summary>The index of the encoder layer running now, which routing observations carry; the encoder sets it
+    /// before each layer.</summary>
+    public int Layer { get; set; }
+
+    /// <summary>Reports <paramref name="route"/>, just made by router <paramref name="kind"/> of the current layer,
+    /// to the <see cref="RoutingObserver"/>; returns at once when there is none.</summary>
+    public void Observe(RouterKind kind, Route route)
+    {
+        if (RoutingObserver is { } observer)
+            observer.OnRoute(RouterObservation.Of(Layer, kind, Length, route));
+    }
+
     /// <summary>Real tokens in row <paramref name="b"/>.</summary>
     public int ValidCount(int b)
     {

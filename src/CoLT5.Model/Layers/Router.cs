@@ -18,7 +18,8 @@ namespace CoLT5.Model.Layers;
 /// </summary>
 public sealed class Route : IDisposable
 {
-    internal Route(int batch, int slots, int[] positions, bool[] valid, Tensor flatIndex, Tensor weights)
+    internal Route(int batch, int slots, int[] positions, bool[] valid, Tensor flatIndex, Tensor weights,
+        double[] rawScores)
     {
         Batch = batch;
         Slots = slots;
@@ -26,6 +27,7 @@ public sealed class Route : IDisposable
         SlotValid = valid;
         FlatIndex = flatIndex;
         Weights = weights;
+        RawScores = rawScores;
     }
 
     /// <summary>Batch size.</summary>
@@ -45,6 +47,10 @@ public sealed class Route : IDisposable
 
     /// <summary>(B, S) routing weights (0 on padding slots).</summary>
     public Tensor Weights { get; }
+
+    /// <summary>The raw scores s = h·u of every token (B·n, padding included) that the selection ranked: the host
+    /// copy the router reads anyway, kept for routing observers.</summary>
+    public double[] RawScores { get; }
 
     /// <summary>Releases the tensors.</summary>
     public void Dispose()
@@ -94,7 +100,7 @@ public sealed class Router(ParameterBuilder p, ModelConfig config) : Module
         }
         var flatIndex = Tensor.FromArray<int>(flat, new Shape(batch * k), h.Device);
         var weights = Weights(scores, context, valid, perRow, k, positions, slotValid);
-        return new Route(batch, k, positions, slotValid, flatIndex, weights);
+        return new Route(batch, k, positions, slotValid, flatIndex, weights, raw);
     }
 
     // λ of the soft top-k at the chosen positions; rows with no more real tokens than their k route all of them with
