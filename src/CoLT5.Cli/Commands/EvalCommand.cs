@@ -1,5 +1,6 @@
 // `colt5 eval`: teacher-forced loss and greedy exact-match accuracy of a checkpoint on a seq2seq JSONL file.
 using System.CommandLine;
+using System.IO;
 using CoLT5.Model.Checkpoints;
 using CoLT5.Model.Training;
 using CoLT5.Tensors;
@@ -31,9 +32,6 @@ internal static class EvalCommand
         {
             CliOptions.ApplyThreads(result.GetValue<int?>("--threads"));
             var directory = result.GetValue(checkpoint)!;
-            if (CheckpointTokenizer.HasSentencePiece(directory))
-                throw new CliException($"checkpoint {directory} has {CheckpointTokenizer.SentencePieceFile}: eval " +
-                    "reads JSONL through the byte tokenizer only (SentencePiece eval is not supported yet)");
             var path = FreshRun.RequireFile(result.GetValue(data)!, "--data");
             var resolved = CliOptions.ResolveDevice(result.GetValue(device));
             var (inputLimit, targetLimit) = InputLimits.For(directory, result.GetValue(maxInput),
@@ -43,10 +41,14 @@ internal static class EvalCommand
                 MaxInputLength = inputLimit,
                 MaxTargetLength = targetLimit,
                 Truncate = result.GetValue(truncate),
+                // the folder's spiece.model when it has one (a Hugging Face T5 folder), else the byte tokenizer
+                SentencePieceModel = CheckpointTokenizer.HasSentencePiece(directory)
+                    ? Path.Combine(directory, Checkpoint.SentencePieceFile)
+                    : null,
             };
             var examples = TrainingData.ReadJsonl(path, limits);
             using var model = Checkpoint.Load(directory, DType.Float32, resolved);
-            CheckpointTokenizer.RequireVocabulary(model.Config, TrainingData.Tokenizer, directory);
+            CheckpointTokenizer.RequireVocabulary(model.Config, TrainingData.TokenizerFor(limits), directory);
             var evaluation = Evaluator.Evaluate(model, examples, result.GetValue(batch) ?? 8, limits.Padding,
                 context.CancellationToken);
             if (evaluation is null)

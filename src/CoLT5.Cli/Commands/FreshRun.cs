@@ -60,7 +60,14 @@ internal sealed record FreshRun(ModelConfig Config, TrainingOptions Options, Tra
         var outDir = a.Out ?? DefaultOutDirectory(encoderName);
         OutputDirectory.CheckWritable(outDir, a.Overwrite, "--out");
 
-        var data = builtIn ? BuiltInData(a, options, defaults) : FileData(a, options);
+        // a converted Hugging Face folder brings its tokenizer: JSONL text goes through its spiece.model
+        var spm = a.Uptrain is { } folder && CheckpointTokenizer.HasSentencePiece(folder)
+            ? Path.GetFullPath(Path.Combine(folder, Checkpoint.SentencePieceFile))
+            : null;
+        if (spm is not null && builtIn)
+            throw new CliException($"{a.Uptrain} has {Checkpoint.SentencePieceFile}: give --data JSONL (the built-in " +
+                "task is byte-tokenized)");
+        var data = builtIn ? BuiltInData(a, options, defaults) : FileData(a, options, spm);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["encoder"] = encoderName,
@@ -106,7 +113,7 @@ internal sealed record FreshRun(ModelConfig Config, TrainingOptions Options, Tra
         return spec;
     }
 
-    private static TrainingDataSpec FileData(TrainArguments a, TrainingOptions options)
+    private static TrainingDataSpec FileData(TrainArguments a, TrainingOptions options, string? sentencePiece)
     {
         var path = Path.GetFullPath(RequireFile(a.Data!, "--data"));
         var evalPath = a.EvalData is { } e ? Path.GetFullPath(RequireFile(e, "--eval-data")) : null;
@@ -119,6 +126,8 @@ internal sealed record FreshRun(ModelConfig Config, TrainingOptions Options, Tra
             MaxInputLength = a.MaxInputLength ?? TrainRunner.DefaultMaxInputLength,
             MaxTargetLength = a.MaxTargetLength ?? TrainRunner.DefaultMaxTargetLength,
             Truncate = a.Truncate,
+            SentencePieceModel = sentencePiece,
+            SentencePieceSha256 = sentencePiece is null ? null : TrainingData.Sha256(sentencePiece),
         };
         // Read once here so that a bad line or an over-long example is reported before anything is written.
         var count = TrainingData.ReadJsonl(path, spec).Count;

@@ -39,6 +39,12 @@ internal static class TrainRunner
             trainer = a.Uptrain is { } start
                 ? Trainer.CreateFrom(start, setup.Options, setup.Data, device)
                 : Trainer.Create(setup.Config, setup.Options, setup.Data, device);
+            if (setup.Data.SentencePieceModel is { } spm)
+            {
+                // the run's checkpoints are Hugging Face folders: the tokenizer goes with them
+                Directory.CreateDirectory(outDir);
+                AtomicFile.Copy(spm, Path.Combine(outDir, Checkpoint.SentencePieceFile));
+            }
             foreach (var (key, value) in setup.Metadata)
                 trainer.Metadata[key] = value;
         }

@@ -13,8 +13,20 @@ internal static class AtomicFile
     /// <exception cref="IOException">The directory does not exist or cannot be written.</exception>
     public static void WriteAllText(string path, string text)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(text);
+        WriteAllBytes(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(text));
+    }
+
+    /// <summary>Copies the file <paramref name="source"/> to <paramref name="path"/>.</summary>
+    /// <exception cref="IOException">The source cannot be read, or the target directory written.</exception>
+    public static void Copy(string source, string path) => WriteAllBytes(path, File.ReadAllBytes(source));
+
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/>.</summary>
+    /// <exception cref="IOException">The directory does not exist or cannot be written.</exception>
+    public static void WriteAllBytes(string path, byte[] bytes)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(bytes);
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full) ?? ".";
         var name = Path.GetFileName(full);
@@ -23,7 +35,6 @@ internal static class AtomicFile
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                var bytes = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(text);
                 stream.Write(bytes);
                 stream.Flush(flushToDisk: true);
             }

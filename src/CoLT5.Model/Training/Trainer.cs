@@ -130,9 +130,9 @@ public sealed class Trainer : IDisposable
         if (options.Dropout is { } rate)
             config = config with { DropoutRate = rate };
         config.Validate();
-        if (config.VocabSize < TrainingData.Tokenizer.VocabSize && spec is not null)
-            throw new ConfigException($"vocab_size {config.VocabSize} is smaller than the byte tokenizer's " +
-                $"{TrainingData.Tokenizer.VocabSize}");
+        if (spec is not null && TrainingData.TokenizerFor(spec) is var tokenizer && config.VocabSize < tokenizer.VocabSize)
+            throw new ConfigException($"vocab_size {config.VocabSize} is smaller than the " +
+                $"{(spec.SentencePieceModel is null ? "byte tokenizer" : "SentencePiece model")}'s {tokenizer.VocabSize}");
         var store = weights ?? new ParameterStore(options.DType, device, new Generator(options.Seed));
         var dropout = new Generator(DropoutSeed(options.Seed));
         Seq2SeqModel model;

@@ -7,6 +7,7 @@ using System.Linq;
 using System.Security.Cryptography;
 using CoLT5.Model.Data;
 using CoLT5.Model.Tokenization;
+using CoLT5.Model.Tokenization.SentencePiece;
 using CoLT5.Tensors.Random;
 
 namespace CoLT5.Model.Training;
@@ -157,11 +158,35 @@ public sealed class ShuffledTrainingData : ITrainingData
     }
 }
 
-/// <summary>Opens the data a <see cref="TrainingDataSpec"/> describes (byte tokenizer).</summary>
+/// <summary>Opens the data a <see cref="TrainingDataSpec"/> describes (byte tokenizer, or the spec's SentencePiece
+/// model for JSONL text).</summary>
 public static class TrainingData
 {
     /// <summary>The tokenizer every built-in source uses.</summary>
     public static ITokenizer Tokenizer { get; } = new ByteTokenizer();
+
+    /// <summary>The tokenizer of <paramref name="spec"/>'s text: its SentencePiece model (T5's 100 sentinels) when
+    /// it names one, else the byte tokenizer.</summary>
+    /// <exception cref="DataFormatException">The SentencePiece model is missing, changed since the spec recorded
+    /// its SHA-256, or malformed.</exception>
+    public static ITokenizer TokenizerFor(TrainingDataSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.SentencePieceModel is not { } model)
+            return Tokenizer;
+        if (!File.Exists(model))
+            throw new DataFormatException($"SentencePiece model {model} does not exist");
+        if (spec.SentencePieceSha256 is { } sha && Sha256(model) != sha)
+            throw new DataFormatException($"SentencePiece model {model} changed since the run recorded it");
+        try
+        {
+            return SentencePieceTokenizer.Load(model, SentencePieceTokenizer.T5SentinelCount);
+        }
+        catch (SentencePieceFormatException e)
+        {
+            throw new DataFormatException(e.Message, e);
+        }
+    }
 
     /// <summary>The training batches of <paramref name="spec"/>, <paramref name="batchSize"/> examples
     /// each.</summary>
@@ -172,6 +197,7 @@ public static class TrainingData
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Kind == TrainingDataKind.Retrieval)
         {
+            RequireBytes(spec);
             var task = RetrievalTask(spec);
             return new RetrievalTrainingData(task, Tokenizer, batchSize, spec.Padding, spec.RetrievalWarmup);
         }
@@ -180,7 +206,7 @@ public static class TrainingData
         if (count <= 0)
             throw new DataFormatException($"{spec.Path}: no training examples are left after holding out " +
                 $"{spec.HeldOut} of {all.Count} for evaluation");
-        var batcher = new BucketBatcher(batchSize, Tokenizer.PadId, spec.Padding);
+        var batcher = new BucketBatcher(batchSize, TokenizerFor(spec).PadId, spec.Padding);
         return new ShuffledTrainingData(all.Take(count).ToList(), batcher, spec.Seed);
     }
 
@@ -191,7 +217,10 @@ public static class TrainingData
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if (spec.Kind == TrainingDataKind.Retrieval)
+        {
+            RequireBytes(spec);
             return RetrievalTask(spec).Dataset(RetrievalSplit.HeldOut, count, Tokenizer);
+        }
         if (spec.EvalPath is { } evalPath)
             return ReadJsonl(evalPath, spec).Take(count).ToList();
         var all = ReadJsonl(RequirePath(spec), spec);
@@ -200,8 +229,9 @@ public static class TrainingData
     }
 
     /// <summary>
-    /// Reads and byte-tokenizes a JSONL file (EOS appended). An example longer than the spec's limits is a
-    /// <see cref="DataFormatException"/> naming its line, unless the spec truncates.
+    /// Reads and tokenizes a JSONL file with the spec's tokenizer (<see cref="TokenizerFor"/>; EOS appended). An
+    /// example longer than the spec's limits is a <see cref="DataFormatException"/> naming its line, unless the spec
+    /// truncates.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">A bad line, an over-long example, or no examples at all.</exception>
@@ -210,22 +240,31 @@ public static class TrainingData
         ArgumentNullException.ThrowIfNull(limits);
         if (!File.Exists(path))
             throw new FileNotFoundException($"data file {path} does not exist", path);
+        var tokenizer = TokenizerFor(limits);
         var examples = new List<Seq2SeqExample>();
         foreach (var record in JsonlSeq2SeqReader.Read(path))
         {
-            var input = Tokenizer.Encode(record.Input, appendEos: true);
-            var target = Tokenizer.Encode(record.Target, appendEos: true);
+            var input = tokenizer.Encode(record.Input, appendEos: true);
+            var target = tokenizer.Encode(record.Target, appendEos: true);
             if (!limits.Truncate)
             {
                 CheckLength(path, record.LineNumber, "input", input.Length, limits.MaxInputLength);
                 CheckLength(path, record.LineNumber, "target", target.Length, limits.MaxTargetLength);
             }
             examples.Add(new Seq2SeqExample(input, target)
-                .Truncate(limits.MaxInputLength, limits.MaxTargetLength, Tokenizer.EosId));
+                .Truncate(limits.MaxInputLength, limits.MaxTargetLength, tokenizer.EosId));
         }
         if (examples.Count == 0)
             throw new DataFormatException($"{path}: no examples (the file is empty or holds only blank lines)");
         return examples;
+    }
+
+    // The built-in task builds its examples from byte ids.
+    private static void RequireBytes(TrainingDataSpec spec)
+    {
+        if (spec.SentencePieceModel is not null)
+            throw new DataFormatException("the built-in retrieval task is byte-tokenized; a SentencePiece model " +
+                "needs JSONL data");
     }
 
     /// <summary>SHA-256 of a file as lower-case hex.</summary>

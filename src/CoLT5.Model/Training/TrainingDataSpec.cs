@@ -34,6 +34,13 @@ public sealed record TrainingDataSpec
     /// <summary>SHA-256 (hex) of <see cref="Path"/> when the run started; a resume refuses a changed file.</summary>
     public string? Sha256 { get; init; }
 
+    /// <summary>A SentencePiece model (with T5's 100 sentinels) to tokenize JSONL text with, e.g. a Hugging Face
+    /// folder's spiece.model; null: the byte tokenizer.</summary>
+    public string? SentencePieceModel { get; init; }
+
+    /// <summary>SHA-256 of <see cref="SentencePieceModel"/> (a resumed run must tokenize the same way).</summary>
+    public string? SentencePieceSha256 { get; init; }
+
     /// <summary>A separate held-out JSONL file (JSONL only); null holds out the last <see cref="HeldOut"/>
     /// records.</summary>
     public string? EvalPath { get; init; }

@@ -168,11 +168,40 @@ public sealed class CliCommandTests
         File.Copy(spm, Path.Combine(small, "spiece.model"));
         CliTestKit.Run("generate", "--checkpoint", small, "--input", inputs)
             .AssertOneLineError(ExitCodes.Error, "cannot hold the spiece.model's 600 ids");
-        CliTestKit.Run("eval", "--checkpoint", folder, "--data", CliTestKit.CopyData(dir))
-            .AssertOneLineError(ExitCodes.Error, "SentencePiece eval is not supported yet");
         File.WriteAllBytes(Path.Combine(folder, "spiece.model"), File.ReadAllBytes(spm)[..100]);
         CliTestKit.Run("generate", "--checkpoint", folder, "--input", inputs)
             .AssertOneLineError(ExitCodes.Error, "spiece.model");
+    }
+
+    /// <summary>A Hugging Face-style folder (spiece.model beside the weights): eval reads JSONL through its
+    /// SentencePiece model, and converting it to CoLT5 then uptraining on JSONL tokenizes the same way, keeps the
+    /// tokenizer with the run's checkpoint, and the result generates.</summary>
+    [Fact]
+    public void SentencePieceFoldersEvaluateConvertAndUptrain()
+    {
+        using var dir = new TempDirectory("colt5-cli");
+        var spm = Path.Combine(FixturePaths.Spm, "t5like_unigram_500.model");       // 500 pieces + 100 sentinels
+        var folder = dir.Combine("t5");
+        using (var model = Seq2SeqModel.Create(ModelTestKit.Micro("t5", kvHeads: 4) with { ModelType = "t5", VocabSize = 600 }, seed: 1))
+            Checkpoint.Save(model, folder, new CheckpointSaveOptions { SentencePieceModel = spm });
+        var data = CliTestKit.CopyData(dir, count: 16);
+        var eval = CliTestKit.Run("eval", "--checkpoint", folder, "--data", data);
+        eval.AssertOk();
+        Assert.Contains("examples: 16", eval.Out, StringComparison.Ordinal);
+
+        var converted = dir.Combine("colt5");
+        CliTestKit.Run("convert", "--checkpoint", folder, "--out", converted, "--to", "colt5").AssertOk();
+        Assert.True(File.Exists(Path.Combine(converted, Checkpoint.SentencePieceFile)));
+        var run = dir.Combine("run");
+        CliTestKit.Run("train", "--uptrain", converted, "--uptrain-fraction", "0.1", "--steps", "30", "--data", data,
+            "--batch-size", "4", "--eval-size", "2", "--out", run).AssertOk();
+        Assert.Equal(File.ReadAllBytes(spm), File.ReadAllBytes(Path.Combine(run, Checkpoint.SentencePieceFile)));
+        Assert.Equal(TrainingData.Sha256(spm), TrainingCheckpoint.ReadState(run).Data!.SentencePieceSha256);
+        var inputs = dir.Combine("inputs.txt");
+        File.WriteAllText(inputs, "copy: w1x1\n");
+        CliTestKit.Run("generate", "--checkpoint", run, "--input", inputs, "--max-new-tokens", "4").AssertOk();
+        CliTestKit.Run("train", "--uptrain", converted, "--out", dir.Combine("builtin"))
+            .AssertOneLineError(ExitCodes.Error, "give --data JSONL");
     }
 
     [Fact]

@@ -150,7 +150,7 @@ public sealed class RoutesCommandTests
             .AssertOneLineError(ExitCodes.Error, "does not exist");
         File.Delete(Path.Combine(checkpoint, Checkpoint.WeightsFile));
         Routes("--checkpoint", checkpoint, "--input", input)
-            .AssertOneLineError(ExitCodes.Error, "model.safetensors is missing");
+            .AssertOneLineError(ExitCodes.Error, "model.safetensors (or model.safetensors.index.json) is missing");
         CliTestKit.Run("routes", "--input", input).AssertOneLineError(ExitCodes.Usage, "--checkpoint");
         CliTestKit.Run("routes", "--checkpoint", checkpoint, "--input", input, "--detail-tokens", "0")
             .AssertOneLineError(ExitCodes.Usage, "--detail-tokens expects a whole number ≥ 1, got '0'");
