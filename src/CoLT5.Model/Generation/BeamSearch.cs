@@ -4,6 +4,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using CoLT5.Tensors;
 
 namespace CoLT5.Model.Generation;
@@ -37,7 +38,8 @@ internal static class BeamSearch
         }
     }
 
-    public static GenerationResult Run(Seq2SeqModel model, Tensor inputIds, bool[] mask, GenerationOptions options)
+    public static GenerationResult Run(Seq2SeqModel model, Tensor inputIds, bool[] mask, GenerationOptions options,
+        CancellationToken cancellationToken = default)
     {
         var config = model.Config;
         int batch = inputIds.Shape[0], n = inputIds.Shape[1], beams = options.NumBeams;
@@ -62,6 +64,7 @@ internal static class BeamSearch
 
         while (true)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var curLength = sequences[0].Count;                                  // tokens so far, start included
             double[] logProbs;
             int vocab;

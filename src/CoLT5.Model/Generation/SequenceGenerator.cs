@@ -4,6 +4,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using CoLT5.Tensors;
 
 namespace CoLT5.Model.Generation;
@@ -12,7 +13,14 @@ namespace CoLT5.Model.Generation;
 public static class SequenceGenerator
 {
     /// <summary>Decodes every input row (ids (B, n) int32, mask B·n) greedily or with beams.</summary>
-    public static GenerationResult Generate(Seq2SeqModel model, Tensor inputIds, bool[] mask, GenerationOptions options)
+    /// <param name="model">The model (put in evaluation mode for the call, then restored).</param>
+    /// <param name="inputIds">(B, n) int32 input ids.</param>
+    /// <param name="mask">B·n padding mask, true = real token.</param>
+    /// <param name="options">Length, beams and returned sequences.</param>
+    /// <param name="cancellationToken">Checked before the encoder and before every decoding step.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static GenerationResult Generate(Seq2SeqModel model, Tensor inputIds, bool[] mask, GenerationOptions options,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -20,14 +28,15 @@ public static class SequenceGenerator
             throw new ArgumentOutOfRangeException(nameof(options), "max_new_tokens must be at least 1");
         if (options.NumBeams < 1 || options.NumReturnSequences < 1 || options.NumReturnSequences > options.NumBeams)
             throw new ArgumentOutOfRangeException(nameof(options), "need 1 ≤ num_return_sequences ≤ num_beams");
+        cancellationToken.ThrowIfCancellationRequested();
         using var noGrad = Tensor.NoGrad();
         var wasTraining = model.Training;
         model.Eval();
         try
         {
             return options.NumBeams == 1 && options.NumReturnSequences == 1
-                ? Greedy(model, inputIds, mask, options)
-                : BeamSearch.Run(model, inputIds, mask, options);
+                ? Greedy(model, inputIds, mask, options, cancellationToken)
+                : BeamSearch.Run(model, inputIds, mask, options, cancellationToken);
         }
         finally
         {
@@ -35,7 +44,8 @@ public static class SequenceGenerator
         }
     }
 
-    private static GenerationResult Greedy(Seq2SeqModel model, Tensor inputIds, bool[] mask, GenerationOptions options)
+    private static GenerationResult Greedy(Seq2SeqModel model, Tensor inputIds, bool[] mask, GenerationOptions options,
+        CancellationToken cancellationToken)
     {
         var config = model.Config;
         var batch = inputIds.Shape[0];
@@ -47,6 +57,7 @@ public static class SequenceGenerator
         var next = Enumerable.Repeat(config.DecoderStartTokenId, batch).ToArray();
         for (var step = 0; step < options.MaxNewTokens && !finished.All(f => f); step++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using var ids = Tensor.FromArray<int>(next, new Shape(batch, 1), inputIds.Device);
             using var logits = model.DecodeLogits(ids, state);                 // (B, 1, V)
             var values = logits.ToDoubleArray();

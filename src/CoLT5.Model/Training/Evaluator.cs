@@ -59,7 +59,7 @@ public static class Evaluator
                     tokens += targetTokens;
                 }
                 var generated = SequenceGenerator.Generate(model, t.InputIds, batch.AttentionMask,
-                    new GenerationOptions { MaxNewTokens = longestTarget });
+                    new GenerationOptions { MaxNewTokens = longestTarget }, CancellationToken.None);   // cancelled between batches
                 for (var i = 0; i < count; i++)
                 {
                     if (SameAnswer(generated.Sequences[i].AsSpan(1), members[i].TargetIds, model.Config.EosTokenId))

@@ -69,8 +69,8 @@ public abstract class GpuModelTests
         using var gpu = Seq2SeqModel.Create(config, seed: 5, DType.Float32, device);
         var (ids, mask) = ModelTestKit.Inputs(2, 23, config.VocabSize, 9, padLastRow: 4);
         var options = new GenerationOptions { MaxNewTokens = 12 };
-        var want = SequenceGenerator.Generate(cpu, ids, mask, options);
-        var got = SequenceGenerator.Generate(gpu, ids.To(device), mask, options);
+        var want = SequenceGenerator.Generate(cpu, ids, mask, options, TestContext.Current.CancellationToken);
+        var got = SequenceGenerator.Generate(gpu, ids.To(device), mask, options, TestContext.Current.CancellationToken);
         Assert.Equal(want.Sequences, got.Sequences);
     }
 
@@ -93,7 +93,8 @@ public abstract class GpuModelTests
             var (dec, labels) = ModelTestKit.Targets(2, 5, 40, 8);
             using (Tensor.NoGrad())
                 model.Encode(ids.To(device), mask);
-            SequenceGenerator.Generate(model, ids.To(device), mask, new GenerationOptions { MaxNewTokens = 4 });
+            SequenceGenerator.Generate(model, ids.To(device), mask, new GenerationOptions { MaxNewTokens = 4 },
+                TestContext.Current.CancellationToken);
             using var output = model.Forward(ids.To(device), mask, dec.To(device), labels.To(device));
             output.Loss!.Backward();
             Assert.True(backend.LiveBuffers > live);

@@ -29,7 +29,8 @@ public sealed class HuggingFaceGenerationTests
         var mask = HuggingFaceParityTests.Mask(inputs.GetProperty("attention_mask"));
 
         var greedy = doc.RootElement.GetProperty("greedy");
-        var result = SequenceGenerator.Generate(model, ids, mask, Options(greedy.GetProperty("params")));
+        var result = SequenceGenerator.Generate(model, ids, mask, Options(greedy.GetProperty("params")),
+            TestContext.Current.CancellationToken);
         var want = greedy.GetProperty("sequences").Deserialize<int[][]>()!;
         AssertSequences($"{name} greedy", want, result.Sequences);
         var scores = greedy.GetProperty("scores");
@@ -40,7 +41,8 @@ public sealed class HuggingFaceGenerationTests
         foreach (var key in new[] { "beam", "beam_all3" })
         {
             var beam = doc.RootElement.GetProperty(key);
-            var beamResult = SequenceGenerator.Generate(model, ids, mask, Options(beam.GetProperty("params")));
+            var beamResult = SequenceGenerator.Generate(model, ids, mask, Options(beam.GetProperty("params")),
+                TestContext.Current.CancellationToken);
             AssertSequences($"{name} {key}", beam.GetProperty("sequences").Deserialize<int[][]>()!, beamResult.Sequences);
             var wantScores = beam.GetProperty("sequences_scores").Deserialize<double[]>()!;
             for (var i = 0; i < wantScores.Length; i++)
