@@ -141,9 +141,12 @@ public sealed class ExpertsChooseFeedForward : Module
         // router in the model's float dtype (float32 or wider), with bias: z = h·Wᵀ + b, p = softmax_e(z)
         using var scores = Tensor.MatMul(h, routerWeight, transposeB: true);        // (B, n, E)
         var logits = scores + routerBias;
-        using var softmax = logits.Softmax();
-        var rows = context.RealRows;                                                 // (B, n, 1) or null
-        var probabilities = rows is null ? softmax.Alias() : softmax * rows;         // padding: probability 0
+        var probabilities = logits.Softmax();
+        if (context.RealRows is { } rows)
+        {
+            using var unmasked = probabilities;
+            probabilities = unmasked * rows;                                         // padding: probability 0
+        }
 
         // experts choose: the top-S tokens of each (row, expert) by probability; slots past C_b are padding
         using var byExpert = probabilities.Permute(0, 2, 1);                         // (B, E, n)
@@ -196,8 +199,8 @@ public sealed class ExpertsChooseFeedForward : Module
         using var lse = logits.LogSumExp(2);                                         // (B, n)
         using var squared = lse.Square();
         using var rows = context.RealRows?.Squeeze(2);                              // (B, n) or null
-        using var kept = rows is null ? squared.Alias() : squared * rows;
-        using var sum = kept.Sum();
+        using var kept = rows is null ? null : squared * rows;
+        using var sum = (kept ?? squared).Sum();
         return sum * (config.RouterZLoss / Math.Max(1, real));
     }
 

@@ -23,8 +23,8 @@ public static class FourierMixing
         ArgumentNullException.ThrowIfNull(h);
         ArgumentNullException.ThrowIfNull(context);
         var rows = context.RealRows;                                           // (B, n, 1) or null
-        using var clean = rows is null ? h.Alias() : h * rows;
-        var mixed = FourierMix.Forward(clean, FourierMix.OrthoScale(h.Shape[1], h.Shape[2]));
+        using var masked = rows is null ? null : h * rows;
+        var mixed = FourierMix.Forward(masked ?? h, FourierMix.OrthoScale(h.Shape[1], h.Shape[2]));
         if (rows is null)
             return mixed;
         using (mixed)
@@ -69,9 +69,10 @@ public sealed class LinearMixing : Nn.Modules.Module
         if (n > MixingLength)
             throw new MixingLengthException(n, MixingLength);
         var rows = context.RealRows;                                           // (B, n, 1) or null
-        using var clean = rows is null ? h.Alias() : h * rows;
-        using var block = n == MixingLength ? SeqKernel.Alias() : SeqKernel.Narrow(0, 0, n).Narrow(1, 0, n);
-        using var sequenceMixed = Tensor.MatMul(block, clean);                 // (B, n, d): Σ_j A[i, j]·h[j]
+        using var masked = rows is null ? null : h * rows;
+        using var leadingRows = n == MixingLength ? null : SeqKernel.Narrow(0, 0, n);
+        using var block = leadingRows?.Narrow(1, 0, n);                        // A[:n, :n]
+        using var sequenceMixed = Tensor.MatMul(block ?? SeqKernel, masked ?? h);   // (B, n, d): Σ_j A[i, j]·h[j]
         var mixed = Tensor.MatMul(sequenceMixed, HiddenKernel);                // (B, n, d): · B
         if (rows is null)
             return mixed;
