@@ -103,6 +103,10 @@ public static class FourierMix
         return Composed(input, scale);
     }
 
+    /// <summary>Releases the DFT matrices <see cref="Composed"/> keeps between calls (up to 1 GiB, on whatever
+    /// devices ran it); the next call builds them again.</summary>
+    public static void ReleaseCachedMatrices() => DftMatrices.Clear();
+
     private static void Check(Tensor x, double scale)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -170,6 +174,18 @@ internal static class DftMatrices
                 return built.Alias();
             }
             return built;
+        }
+    }
+
+    /// <summary>Drops every cached matrix (callers' own references stay valid).</summary>
+    public static void Clear()
+    {
+        lock (Gate)
+        {
+            foreach (var t in Cache.Values)
+                t.Dispose();
+            Cache.Clear();
+            cachedBytes = 0;
         }
     }
 
