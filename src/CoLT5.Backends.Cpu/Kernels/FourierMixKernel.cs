@@ -9,9 +9,10 @@
 //  2. Sequence axis, one complex FFT of length N per kept column: W[:, k] = F_N T[:, k], whose real part is
 //     y[:, k]. The other columns follow from the Hermitian symmetry of the 2D transform of a real array:
 //     W[n, d − k] = conj W[(−n) mod N, k], so y[(−n) mod N, d − k] = Re W[n, k] for 0 < k and d − k > d/2.
-// Every row and column is independent, so both steps run in parallel over them (and over the batch); each range
-// rents its FFT scratch once from the host pool. A row is read in full before any output of it is written, so y
-// may alias x.
+// Every row and column is independent, so both steps run in parallel over tiles of 16 of them (and over the batch);
+// the tiles keep the transposing writes of T and y in runs of consecutive addresses. Each range rents its FFT
+// scratch once from the host pool. The whole input is read (step 1) before any output is written (step 2), so y may
+// alias x.
 using System;
 using System.Numerics;
 using CoLT5.Backends.Cpu.Memory;
@@ -42,17 +43,22 @@ internal static unsafe class FourierMixKernel
         }
     }
 
+    /// <summary>Rows (step 1) and columns (step 2) handled together, so that the transposing writes of T and y move
+    /// runs of this many values instead of single elements.</summary>
+    private const int Tile = 16;
+
     // Step 1: every pair of rows (b, r), (b, r + 1) through one complex FFT of length d, split into the two rows'
-    // transforms, columns k < K stored at T[b][k][r].
+    // transforms, columns k < K stored at T[b][k][r]. A work item is a tile of up to 16 rows of one batch row: their
+    // kept columns are staged row by row, then written to T as runs of 16 positions per column.
     private static void HiddenAxis<T>(T* x, double* tRe, double* tIm, int batch, int n, int d, int kept)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var plan = FftPlan.Get(d);
-        var pairs = (n + 1) / 2;
-        long cost = 5L * d * Math.Max(1, BitOperations.Log2((uint)Math.Max(plan.ScratchLength, d)));
-        CpuParallel.For((long)batch * pairs, cost, (start, end) =>
+        var tiles = (n + Tile - 1) / Tile;
+        long cost = 5L * Tile * d * Math.Max(1, BitOperations.Log2((uint)Math.Max(plan.ScratchLength, d)));
+        CpuParallel.For((long)batch * tiles, cost, (start, end) =>
         {
-            var scratch = 2L * d + 2L * plan.ScratchLength;
+            var scratch = 2L * d + 2L * plan.ScratchLength + 2L * Tile * kept;
             var block = HostMemoryPool.Shared.Rent(scratch * sizeof(double), out var capacity);
             try
             {
@@ -60,30 +66,46 @@ internal static unsafe class FourierMixKernel
                 var zi = zr + d;
                 var sr = zi + d;
                 var si = sr + plan.ScratchLength;
+                var stageRe = si + plan.ScratchLength;                     // (Tile, K): row j of the tile
+                var stageIm = stageRe + (long)Tile * kept;
                 for (var item = start; item < end; item++)
                 {
-                    var b = (int)(item / pairs);
-                    var r = (int)(item % pairs) * 2;
-                    var second = r + 1 < n;
-                    T* row0 = x + ((long)b * n + r) * d, row1 = row0 + d;
-                    for (var c = 0; c < d; c++)
+                    var b = (int)(item / tiles);
+                    var r0 = (int)(item % tiles) * Tile;
+                    var rows = Math.Min(Tile, n - r0);
+                    for (var j = 0; j < rows; j += 2)
                     {
-                        zr[c] = double.CreateTruncating(row0[c]);
-                        zi[c] = second ? double.CreateTruncating(row1[c]) : 0;
+                        var second = j + 1 < rows;
+                        T* row0 = x + ((long)b * n + r0 + j) * d, row1 = row0 + d;
+                        for (var c = 0; c < d; c++)
+                        {
+                            zr[c] = double.CreateTruncating(row0[c]);
+                            zi[c] = second ? double.CreateTruncating(row1[c]) : 0;
+                        }
+                        plan.Forward(zr, zi, sr, si);
+                        double* aRe = stageRe + (long)j * kept, aIm = stageIm + (long)j * kept;
+                        double* bRe = aRe + kept, bIm = aIm + kept;
+                        for (var k = 0; k < kept; k++)
+                        {
+                            var m = k == 0 ? 0 : d - k;
+                            double pr = zr[k], pi = zi[k], qr = zr[m], qi = zi[m];
+                            aRe[k] = 0.5 * (pr + qr);                           // (Z[k] + conj Z[m]) / 2
+                            aIm[k] = 0.5 * (pi - qi);
+                            if (second)
+                            {
+                                bRe[k] = 0.5 * (pi + qi);                       // (Z[k] − conj Z[m]) / (2i)
+                                bIm[k] = 0.5 * (qr - pr);
+                            }
+                        }
                     }
-                    plan.Forward(zr, zi, sr, si);
-                    var column = (long)b * kept * n;
+                    var column = (long)b * kept * n + r0;
                     for (var k = 0; k < kept; k++)
                     {
-                        var m = k == 0 ? 0 : d - k;
-                        double pr = zr[k], pi = zi[k], qr = zr[m], qi = zi[m];
-                        var at = column + (long)k * n + r;
-                        tRe[at] = 0.5 * (pr + qr);                     // (Z[k] + conj Z[m]) / 2
-                        tIm[at] = 0.5 * (pi - qi);
-                        if (second)
+                        double* outRe = tRe + column + (long)k * n, outIm = tIm + column + (long)k * n;
+                        for (var j = 0; j < rows; j++)
                         {
-                            tRe[at + 1] = 0.5 * (pi + qi);             // (Z[k] − conj Z[m]) / (2i)
-                            tIm[at + 1] = 0.5 * (qr - pr);
+                            outRe[j] = stageRe[(long)j * kept + k];
+                            outIm[j] = stageIm[(long)j * kept + k];
                         }
                     }
                 }
@@ -96,13 +118,16 @@ internal static unsafe class FourierMixKernel
     }
 
     // Step 2: each kept column (b, k) through a complex FFT of length N in place; its real part is y[b][:, k] and,
-    // mirrored in n, y[b][:, d − k] for the columns above d/2.
+    // mirrored in n, y[b][:, d − k] for the columns above d/2 (k in [1, d − K]). A work item is a tile of up to 16
+    // columns, written to y as runs of consecutive columns per row.
     private static void SequenceAxis<T>(double* tRe, double* tIm, T* y, int batch, int n, int d, int kept,
         double scale) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var plan = FftPlan.Get(n);
-        long cost = 5L * n * Math.Max(1, BitOperations.Log2((uint)Math.Max(plan.ScratchLength, n)));
-        CpuParallel.For((long)batch * kept, cost, (start, end) =>
+        var tiles = (kept + Tile - 1) / Tile;
+        var lastMirrored = d - kept;                                      // mirrored columns k: 1 ≤ k ≤ d − K
+        long cost = 5L * Tile * n * Math.Max(1, BitOperations.Log2((uint)Math.Max(plan.ScratchLength, n)));
+        CpuParallel.For((long)batch * tiles, cost, (start, end) =>
         {
             var block = HostMemoryPool.Shared.Rent(Math.Max(1, 2L * plan.ScratchLength) * sizeof(double),
                 out var capacity);
@@ -112,20 +137,28 @@ internal static unsafe class FourierMixKernel
                 var si = sr + plan.ScratchLength;
                 for (var item = start; item < end; item++)
                 {
-                    var b = (int)(item / kept);
-                    var k = (int)(item % kept);
-                    var at = ((long)b * kept + k) * n;
-                    double* wr = tRe + at, wi = tIm + at;
-                    plan.Forward(wr, wi, sr, si);
+                    var b = (int)(item / tiles);
+                    var k0 = (int)(item % tiles) * Tile;
+                    var k1 = Math.Min(kept, k0 + Tile);
+                    var columns = tRe + ((long)b * kept + k0) * n;            // column k at columns + (k − k0)·N
+                    for (var k = k0; k < k1; k++)
+                        plan.Forward(tRe + ((long)b * kept + k) * n, tIm + ((long)b * kept + k) * n, sr, si);
                     var yb = y + (long)b * n * d;
                     for (var i = 0; i < n; i++)
-                        yb[(long)i * d + k] = T.CreateTruncating(scale * wr[i]);
-                    if (k == 0 || d - k < kept)
+                    {
+                        var row = yb + (long)i * d;
+                        for (var k = k0; k < k1; k++)
+                            row[k] = T.CreateTruncating(scale * columns[(long)(k - k0) * n + i]);
+                    }
+                    int m0 = Math.Max(k0, 1), m1 = Math.Min(k1, lastMirrored + 1);
+                    if (m0 >= m1)
                         continue;
-                    var mirror = d - k;
-                    yb[mirror] = T.CreateTruncating(scale * wr[0]);
-                    for (var i = 1; i < n; i++)
-                        yb[(long)(n - i) * d + mirror] = T.CreateTruncating(scale * wr[i]);
+                    for (var i = 0; i < n; i++)
+                    {
+                        var row = yb + (long)(i == 0 ? 0 : n - i) * d;
+                        for (var k = m0; k < m1; k++)
+                            row[d - k] = T.CreateTruncating(scale * columns[(long)(k - k0) * n + i]);
+                    }
                 }
             }
             finally
