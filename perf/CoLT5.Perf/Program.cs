@@ -1,6 +1,7 @@
-// The perf runner's entry point: `gemm`, `gpu`, `kernels`, `step`, `router`, `fourier`, `decode`, `train-memory`, `peak`, `layers`, `encoders` or `all`, each checking results
-// before timing (`router`, the fused vs composed soft top-k, `fourier`, the FFT vs the DFT products, `layers`, one
-// encoder layer, and `encoders`, whole encoder stacks, run only when named).
+// The perf runner's entry point: `gemm`, `gpu`, `kernels`, `step`, `router`, `fourier`, `decode`, `train-memory`,
+// `peak`, `layers`, `encoders` or `all`, each checking results before timing (`router`, the fused vs composed soft
+// top-k, `fourier`, the FFT vs the DFT products, `layers`, one encoder layer, and `encoders`, whole encoder stacks,
+// run only when named).
 // Usage: dotnet run -c Release --project perf/CoLT5.Perf -- gemm [--threads N] [--json FILE] [--no-peer] [--quick]
 //        dotnet run -c Release --project perf/CoLT5.Perf -- layers [--layer …] [--n …] [--mode …] [--device D] [--vs-torch] [--json FILE]
 using System;
