@@ -1,6 +1,7 @@
-// The perf runner's entry point: `gemm`, `gpu`, `kernels`, `step`, `router`, `decode`, `train-memory`, `peak`, `layers`, `encoders` or `all`, each checking results
-// before timing (`router`, the fused vs composed soft top-k, `layers`, one encoder layer, and `encoders`, whole
-// encoder stacks, run only when named).
+// The perf runner's entry point: `gemm`, `gpu`, `kernels`, `step`, `router`, `fourier`, `decode`, `train-memory`,
+// `peak`, `layers`, `encoders` or `all`, each checking results before timing (`router`, the fused vs composed soft
+// top-k, `fourier`, the FFT vs the DFT products, `layers`, one encoder layer, and `encoders`, whole encoder stacks,
+// run only when named).
 // Usage: dotnet run -c Release --project perf/CoLT5.Perf -- gemm [--threads N] [--json FILE] [--no-peer] [--quick]
 //        dotnet run -c Release --project perf/CoLT5.Perf -- layers [--layer …] [--n …] [--mode …] [--device D] [--vs-torch] [--json FILE]
 using System;
@@ -28,7 +29,10 @@ public static class Program
             Console.WriteLine("       CoLT5.Perf train-memory [--preset tiny|small] [--n INPUT_LENGTH] [--threads N] [--json FILE]");
             Console.WriteLine("       CoLT5.Perf encoders [--preset tiny|small|base] [--encoder colt5,longt5-tglobal,…] " +
                 "[--n N[,N…]] [--json FILE] [--threads N] [--max-gib G]");
-            Console.WriteLine("       CoLT5.Perf layers [--layer t5|local|tglobal|colt5[,…]] [--n N[,N…]] " +
+            Console.WriteLine("       CoLT5.Perf fourier [--n N[,N…]] [--d D] [--threads N] [--json FILE]   " +
+                "(FFT vs DFT products)");
+            Console.WriteLine("       CoLT5.Perf layers [--layer t5|local|tglobal|colt5|fnet|sparse-mixer[,…]] " +
+                "[--n N[,N…]] " +
                 "[--mode fwd|fwdbwd|both] [--device cpu|opencl|cuda] [--vs-torch] [--json FILE] [--svg PREFIX] [--threads N] " +
                 "[--max-gib G]");
             return args.Length == 0 ? 1 : 0;
@@ -87,6 +91,9 @@ public static class Program
                 break;
             case "router":
                 results.AddRange(RouterCase.Run(threads, quick));
+                break;
+            case "fourier":
+                results.AddRange(FourierCase.Run(args, threads));
                 break;
             case "decode":
                 results.AddRange(DecodeCase.Run(args, threads, quick));

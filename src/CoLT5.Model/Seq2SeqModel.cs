@@ -1,6 +1,7 @@
-// The whole encoder-decoder: shared embedding, encoder (T5 / LongT5 / CoLT5), decoder with cross-attention, and the
-// LM head (untied by default; tied with d^-0.5 scaling for T5 1.0 checkpoints). Training loss is token
-// cross-entropy (ignore index −100) with optional z-loss.
+// The whole encoder-decoder: shared embedding, encoder (T5 / LongT5 / CoLT5 / FNet / Sparse Mixer), decoder with
+// cross-attention, and the LM head (untied by default; tied with d^-0.5 scaling for T5 1.0 checkpoints). Training
+// loss is token cross-entropy (ignore index −100) with optional z-loss, plus the encoder's auxiliary loss (Sparse
+// Mixer's router z-loss) in training mode.
 using System;
 using CoLT5.Model.Checkpoints;
 using CoLT5.Model.Configuration;
@@ -13,19 +14,25 @@ using CoLT5.Tensors.Random;
 namespace CoLT5.Model;
 
 /// <summary>Logits (B, t, V) and, when labels were given, the mean loss (0-d).</summary>
-public sealed record Seq2SeqOutput(Tensor Logits, Tensor? Loss) : IDisposable
+/// <param name="Logits">(B, t, V).</param>
+/// <param name="Loss">The training objective (0-d): cross-entropy, plus z-loss, plus <paramref name="AuxiliaryLoss"/>
+/// when there is one; null without labels.</param>
+/// <param name="AuxiliaryLoss">The encoder's auxiliary loss (0-d) included in <paramref name="Loss"/>: Sparse
+/// Mixer's weighted router z-loss, summed over its MoE layers, in training mode only; null otherwise.</param>
+public sealed record Seq2SeqOutput(Tensor Logits, Tensor? Loss, Tensor? AuxiliaryLoss = null) : IDisposable
 {
-    /// <summary>Releases both tensors.</summary>
+    /// <summary>Releases the tensors.</summary>
     public void Dispose()
     {
         Logits.Dispose();
         Loss?.Dispose();
+        AuxiliaryLoss?.Dispose();
     }
 }
 
 /// <summary>
-/// A CoLT5, T5 or LongT5 encoder-decoder over a <see cref="ParameterStore"/> with Hugging Face parameter names.
-/// The model owns its store: disposing the model disposes every parameter.
+/// A CoLT5, T5, LongT5, FNet or Sparse Mixer encoder-decoder over a <see cref="ParameterStore"/> with Hugging Face
+/// parameter names. The model owns its store: disposing the model disposes every parameter.
 /// </summary>
 public sealed class Seq2SeqModel : Module, IDisposable
 {
@@ -104,16 +111,28 @@ public sealed class Seq2SeqModel : Module, IDisposable
 
     /// <summary>
     /// Teacher-forced forward: logits for every decoder position and, with <paramref name="labels"/> (B, t; −100 =
-    /// ignored), the mean cross-entropy plus <paramref name="zLoss"/>·mean(logsumexp²).
+    /// ignored), the mean cross-entropy plus <paramref name="zLoss"/>·mean(logsumexp²), plus in training mode the
+    /// encoder's auxiliary loss (Sparse Mixer's router z-loss; <see cref="Seq2SeqOutput.AuxiliaryLoss"/>).
     /// </summary>
     public Seq2SeqOutput Forward(Tensor inputIds, bool[] mask, Tensor decoderInputIds, Tensor? labels = null,
         double zLoss = 0)
     {
-        using var encoded = Encode(inputIds, mask);
-        using var state = StartDecoding(encoded, mask);
-        var logits = DecodeLogits(decoderInputIds, state);
-        var loss = labels is null ? null : Tensor.CrossEntropy(logits, labels, -100, zLoss);
-        return new Seq2SeqOutput(logits, loss);
+        var (encoded, auxiliary) = encoder.ForwardWithAuxiliaryLoss(inputIds, mask);
+        using (encoded)
+        using (var state = StartDecoding(encoded, mask))
+        {
+            var logits = DecodeLogits(decoderInputIds, state);
+            if (labels is null)
+            {
+                auxiliary?.Dispose();
+                return new Seq2SeqOutput(logits, null);
+            }
+            var loss = Tensor.CrossEntropy(logits, labels, -100, zLoss);
+            if (auxiliary is null)
+                return new Seq2SeqOutput(logits, loss);
+            using (loss)
+                return new Seq2SeqOutput(logits, loss + auxiliary, auxiliary);
+        }
     }
 
     // T5.1.1: an untied head; T5 1.0: the embedding, with the decoder output scaled by d^-0.5.

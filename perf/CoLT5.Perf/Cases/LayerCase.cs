@@ -1,5 +1,6 @@
 // One encoder layer case of `layers`, run inside its own child process: builds a T5 / LongT5-local /
-// LongT5-TGlobal / CoLT5 layer at the PyTorch peer's sizes on the CPU or a GPU, checks its float32 against the
+// LongT5-TGlobal / CoLT5 layer at the PyTorch peer's sizes (or an FNet / Sparse Mixer layer at the same widths,
+// which the peer does not have) on the CPU or a GPU, checks its float32 against the
 // CPU's float64 on a short input, then times forward (eval, no grad) or forward+backward (train, gradient into the
 // input and every parameter); on a GPU each timed call ends with a device synchronisation.
 using System;
@@ -22,12 +23,25 @@ public static class LayerKinds
 {
     public static readonly string[] All = ["t5", "local", "tglobal", "colt5"];
 
+    /// <summary>The attention-free layers: ours only (the PyTorch peer has no such layers, so no --vs-torch
+    /// figures); not in the default sweep.</summary>
+    public static readonly string[] Mixers = ["fnet", "sparse-mixer"];
+
+    /// <summary>Every layer `layers --layer` accepts.</summary>
+    public static readonly string[] Known = [.. All, .. Mixers];
+
+    /// <summary>True when the PyTorch peer has the layer.</summary>
+    public static bool HasPeer(string layer) => All.Contains(layer);
+
     /// <summary>
     /// One layer of the peer's shape (../shared/peers/torch-layers): d 512, 8 heads × 64, gated-GELU d_ff 2048,
     /// local radius 127, TGlobal blocks of 16; CoLT5 with 8 light + 8 heavy heads, light FF 1024, heavy FF 8192,
-    /// m = q = n/16 and v = n/8 routed tokens, router ε 1 and 50 iterations.
+    /// m = q = n/16 and v = n/8 routed tokens, router ε 1 and 50 iterations. FNet: Fourier mixing and the dense
+    /// d_ff 2048 feed-forward. Sparse Mixer: its lower-middle layer kind, linear mixing with mixing_length
+    /// <paramref name="n"/> and an experts-choose MoE of 16 experts of d_ff 2048 at capacity factor 1
+    /// (C = n/16).
     /// </summary>
-    public static ModelConfig Config(string layer) => new ModelConfig
+    public static ModelConfig Config(string layer, int n) => new ModelConfig
     {
         VocabSize = 384,
         DModel = 512,
@@ -45,6 +59,11 @@ public static class LayerKinds
         RoutedFfTokens = 1.0 / 16,
         RoutedQTokens = 1.0 / 16,
         RoutedKvTokens = 1.0 / 8,
+        NumExperts = 16,
+        ExpertCapacityFactor = 1.0,
+        AttentionLayers = 0,
+        MoeLayers = 1,
+        MixingLength = n,
     }.WithEncoder(layer);
 
     /// <summary>Memory our current implementation needs for a case, in GiB (a guard against out-of-memory kills): linear
@@ -53,6 +72,9 @@ public static class LayerKinds
     public static double EstimateGiB(string layer, int n, bool backward)
     {
         const double baseGiB = 1.0;
+        // Sparse Mixer's (n, n) sequence kernel, with its gradient and the batched product's (1, n, n) partial
+        if (layer == "sparse-mixer")
+            return baseGiB + n * (double)n * 4 * (backward ? 4 : 1) / (1 << 30) + n * 512.0 * 4 * 120 / (1 << 30);
         if (layer != "t5" || AttentionCore.PreferFused)
             return baseGiB + n * 512.0 * 4 * (backward ? 120 : 40) / (1 << 30);
         var square = 8.0 * n * n * 4 / (1 << 30);
@@ -71,7 +93,7 @@ public static class LayerCase
         var backward = mode == "fwdbwd";
         var check = Check(layer, backward, device);
         Harness.ResetPeakRss();                        // the check's float64 copy is not part of the case
-        var config = LayerKinds.Config(layer);
+        var config = LayerKinds.Config(layer, n);
         using var host = new ParameterStore(DType.Float32, Device.Cpu, new Generator(1));
         Build(host, config);
         using var store = Checks.Copy(host, DType.Float32, device);
@@ -145,7 +167,7 @@ public static class LayerCase
     // magnitude.
     private static string Check(string layer, bool backward, Device device)
     {
-        var config = LayerKinds.Config(layer);
+        var config = LayerKinds.Config(layer, CheckLength);
         using var host = new ParameterStore(DType.Float32, Device.Cpu, new Generator(1));
         Build(host, config);
         using var store32 = Checks.Copy(host, DType.Float32, device);

@@ -42,7 +42,7 @@ public static class LayerPlots
     // FLOPs counted as the paper does (multiply-add = 1), so ×2 arithmetic operations; backward ≈ 2× forward.
     private static double ModelMs(string layer, int n, string mode, double peakGflops)
     {
-        var flops = 2 * ModelStatistics.EncoderLayerFlops(LayerKinds.Config(layer), n).BreakdownFlops;
+        var flops = 2 * ModelStatistics.EncoderLayerFlops(LayerKinds.Config(layer, n), n).BreakdownFlops;
         if (mode == "fwdbwd")
             flops *= 3;
         return flops / (peakGflops * 1e9) * 1000;

@@ -1,6 +1,7 @@
 // The `layers` command: every (layer, n, mode) case in its own child process (so each peak RSS is its own and an
 // out-of-memory kill ends only that case), each followed by the same case of the PyTorch peer when --vs-torch.
-// Usage: layers [--layer t5|local|tglobal|colt5[,…]] [--n N[,N…]] [--mode fwd|fwdbwd|both] [--vs-torch]
+// Usage: layers [--layer t5|local|tglobal|colt5|fnet|sparse-mixer[,…]] [--n N[,N…]] [--mode fwd|fwdbwd|both]
+//        [--vs-torch]
 //        [--json FILE] [--svg PREFIX] [--threads N] [--max-gib G]
 //        layers --from-json FILE --svg PREFIX   (re-plots a saved run without measuring)
 using System;
@@ -66,8 +67,8 @@ public static class LayerSweep
         var vsTorch = args.Contains("--vs-torch");
         var device = Tensors.Device.Parse(Program.Option(args, "--device") ?? "cpu");
         var maxGiB = Program.Option(args, "--max-gib") is { } g ? double.Parse(g, CultureInfo.InvariantCulture) : 12;
-        if (layers.FirstOrDefault(l => !LayerKinds.All.Contains(l)) is { } unknown)
-            return Usage($"unknown layer '{unknown}' (expected {string.Join(", ", LayerKinds.All)})");
+        if (layers.FirstOrDefault(l => !LayerKinds.Known.Contains(l)) is { } unknown)
+            return Usage($"unknown layer '{unknown}' (expected {string.Join(", ", LayerKinds.Known)})");
         if (modeOption is not ("fwd" or "fwdbwd" or "both"))
             return Usage($"unknown mode '{modeOption}' (expected fwd, fwdbwd or both)");
         if (lengths.Any(n => n < 1))
@@ -96,7 +97,7 @@ public static class LayerSweep
                 foreach (var n in lengths)
                 {
                     var ours = RunOurs(layer, n, mode, threads, maxGiB, device);
-                    if (peer is not null)
+                    if (peer is not null && LayerKinds.HasPeer(layer))
                         ours = peer.Compare(ours, maxGiB);
                     results.Add(ours);
                     Console.WriteLine(Row(ours));

@@ -68,6 +68,8 @@ internal sealed record FreshRun(ModelConfig Config, TrainingOptions Options, Tra
             throw new CliException($"{a.Uptrain} has {Checkpoint.SentencePieceFile}: give --data JSONL (the built-in " +
                 "task is byte-tokenized)");
         var data = builtIn ? BuiltInData(a, options, defaults) : FileData(a, options, spm);
+        config = FitMixingLength(config, data,
+            fixedByConfig: a.Uptrain is not null || (a.Config is not null && a.Encoder is null));
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["encoder"] = encoderName,
@@ -135,6 +137,25 @@ internal sealed record FreshRun(ModelConfig Config, TrainingOptions Options, Tra
             TrainingData.ReadJsonl(evalPath, spec);
         var heldOut = evalPath is not null || count < 2 ? 0 : Math.Min(options.EvalSize, Math.Max(1, count / 10));
         return spec with { HeldOut = heldOut, Sha256 = TrainingData.Sha256(path) };
+    }
+
+    /// <summary>
+    /// Sparse Mixer's learned (N, N) sequence kernel must cover the longest padded input: a preset (or an encoder
+    /// switch) gets mixing_length raised to it; a config file that fixes a shorter one is an error.
+    /// </summary>
+    private static ModelConfig FitMixingLength(ModelConfig config, TrainingDataSpec data, bool fixedByConfig)
+    {
+        if (config.Encoder != EncoderType.SparseMixer)
+            return config;
+        var multiple = Math.Max(1, data.InputMultiple);
+        var longest = (data.MaxInputLength + multiple - 1) / multiple * multiple;
+        if (config.MixingLength >= longest)
+            return config;
+        if (fixedByConfig)
+            throw new CliException($"--config sets mixing_length {config.MixingLength}, but inputs of up to " +
+                $"{data.MaxInputLength} tokens are padded to {longest}; raise mixing_length or lower " +
+                "--max-input-length");
+        return config with { MixingLength = longest };
     }
 
     /// <summary>The path when the file exists.</summary>

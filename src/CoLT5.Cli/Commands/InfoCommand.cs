@@ -1,8 +1,9 @@
 // `colt5 info`: parameter counts (in full, as the spec's table counts, and by kind) and FLOPs per encoder layer at a
-// given length (the spec §4.1 formula and this configuration's breakdown), plus all four encoders side by side.
+// given length (the spec §4.1 formula and this configuration's breakdown), plus all six encoders side by side.
 // Everything is computed from the configuration alone, so XL is instant.
 using System.CommandLine;
 using System.IO;
+using System.Linq;
 using CoLT5.Cli.Output;
 using CoLT5.Model.Checkpoints;
 using CoLT5.Model.Configuration;
@@ -15,7 +16,8 @@ internal static class InfoCommand
     public static Command Create(CliContext context)
     {
         var preset = CliOptions.Text("--preset", "tiny (default), small, base, large or xl", "NAME");
-        var encoder = CliOptions.Text("--encoder", "colt5 (default), t5, longt5-local or longt5-tglobal", "NAME");
+        var encoder = CliOptions.Text("--encoder", "colt5 (default), t5, longt5-local, longt5-tglobal, fnet or " +
+            "sparse-mixer", "NAME");
         var checkpoint = CliOptions.Text("--checkpoint", "Describe this checkpoint's config.json instead", "DIR");
         var length = CliOptions.Int("--length", "Input length n for the FLOP counts (default 16384)", 1);
         var command = new Command("info", "Parameter count and FLOPs per encoder layer of a preset or checkpoint.")
@@ -59,6 +61,14 @@ internal static class InfoCommand
             w.WriteLine($"colt5: light heads {config.LightHeads}, heavy heads {config.HeavyHeads}, light FF " +
                 $"{config.DFfLight}, heavy FF {config.DFfHeavy}, local radius {config.LocalRadius}; at n = {n}: " +
                 $"m = {config.FfTokens(n)}, q = {config.QueryTokens(n)}, v = {config.KeyValueTokens(n)}");
+        if (config.Encoder == EncoderType.FNet)
+            w.WriteLine("fnet: parameter-free 2D Fourier mixing (real part, ortho scale 1/√(n·d)) in every encoder " +
+                "layer, dense feed-forwards");
+        if (config.Encoder == EncoderType.SparseMixer)
+            w.WriteLine($"sparse mixer: {config.SparseAttentionLayers} attention layers (top), " +
+                $"{config.SparseMoeLayers} MoE layers (middle) of {config.NumExperts} experts at capacity factor " +
+                $"{config.ExpertCapacityFactor}, linear mixing length {config.MixingLength}, router z-loss " +
+                $"{config.RouterZLoss}; layers: {LayerKinds(config)}");
         w.WriteLine($"parameters: {Format.Count(p.Total)} ({p.Total:N0}; every tensor, as the spec §3.3 table " +
             "counts)");
         w.WriteLine($"parameters in weight matrices only: {Format.Count(p.WeightMatrices)} ({p.WeightMatrices:N0})");
@@ -78,16 +88,32 @@ internal static class InfoCommand
         foreach (var term in flops.Terms)
             w.WriteLine($"    {term.Name,-34} {term.Expression,-40} {Format.Flops(term.Flops),10}");
         w.WriteLine($"    {"total",-34} {"",-40} {Format.Flops(flops.BreakdownFlops),10}");
+        if (config.Encoder == EncoderType.SparseMixer)
+        {
+            w.WriteLine("  per layer:");
+            for (var i = 0; i < config.NumLayers; i++)
+                w.WriteLine($"    layer {i,-3} {(config.HasAttention(i) ? "attention" : "mixing"),-9} + " +
+                    $"{(config.HasMoe(i) ? "moe" : "dense"),-5} " +
+                    $"{Format.Flops(ModelStatistics.EncoderLayerFlops(config, n, i).BreakdownFlops),10}");
+        }
 
         w.WriteLine($"encoders compared at n = {n} (formula / this configuration, FLOPs per layer; parameters):");
-        foreach (var name in new[] { "t5", "longt5-local", "longt5-tglobal", "colt5" })
+        foreach (var name in new[] { "t5", "longt5-local", "longt5-tglobal", "colt5", "fnet", "sparse-mixer" })
         {
             var other = config.WithEncoder(name);
             var f = ModelStatistics.EncoderLayerFlops(other, n);
             w.WriteLine($"  {name,-15} {Format.Flops(f.FormulaFlops),10} / {Format.Flops(f.BreakdownFlops),-10} " +
                 $"{Format.Count(ModelStatistics.Parameters(other).Total),8}");
         }
+        if (n > config.MixingLength)
+            w.WriteLine($"  (sparse-mixer: its linear mixing accepts at most mixing_length = {config.MixingLength} " +
+                $"tokens; the n = {n} figures are what the layer would cost with a kernel that long)");
     }
+
+    // "mixing+dense, …, attention+moe, …": each encoder layer's two sub-layers.
+    private static string LayerKinds(ModelConfig config) => string.Join(", ",
+        Enumerable.Range(0, config.NumLayers).Select(i =>
+            (config.HasAttention(i) ? "attention" : "mixing") + "+" + (config.HasMoe(i) ? "moe" : "dense")));
 
     private static void Row(TextWriter w, string name, long count) =>
         w.WriteLine($"  {name,-18} {count,15:N0}");

@@ -51,8 +51,8 @@ internal static class TrainCommand
             "line, byte tokenizer) instead of the built-in long-range retrieval task", "FILE");
         var evalData = CliOptions.Text("--eval-data", "Held-out JSONL for --data (default: the last records of " +
             "--data, up to --eval-size and at most a tenth of the file)", "FILE");
-        var encoder = CliOptions.Text("--encoder", "Encoder: colt5 (default), t5, longt5-local or longt5-tglobal",
-            "NAME");
+        var encoder = CliOptions.Text("--encoder", "Encoder: colt5 (default), t5, longt5-local, longt5-tglobal, " +
+            "fnet or sparse-mixer", "NAME");
         var preset = CliOptions.Text("--preset", "Model size: tiny (default), small, base, large or xl", "NAME");
         var config = CliOptions.Text("--config", "Model config.json to use instead of --preset", "FILE");
         var steps = CliOptions.Long("--steps", "Optimizer steps in total (a resumed run trains up to this many)");

@@ -35,8 +35,8 @@ internal static class TrainingDisplay
     internal static string? Line(TrainingProgress p) => p.Event switch
     {
         TrainingEvent.Step when p.ShouldLog =>
-            $"step {p.Step}/{p.MaxSteps}  loss {p.Loss:F4} (avg {p.AverageLoss:F4})  lr {p.LearningRate:0.00e0}  " +
-            $"{p.TokensPerSecond:F0} tok/s  {p.MillisecondsPerStep:F0} ms/step  " +
+            $"step {p.Step}/{p.MaxSteps}  loss {p.Loss:F4} (avg {p.AverageLoss:F4}){Auxiliary(p)}  " +
+            $"lr {p.LearningRate:0.00e0}  {p.TokensPerSecond:F0} tok/s  {p.MillisecondsPerStep:F0} ms/step  " +
             $"elapsed {Format.Duration(p.Elapsed)}  eta {Format.Duration(p.Eta)}",
         TrainingEvent.Evaluation when p.Evaluation is { } e =>
             $"eval @ step {p.Step}: loss {e.Loss:F4}, exact match {e.Correct}/{e.Examples} = {e.Accuracy:F3} " +
@@ -44,6 +44,10 @@ internal static class TrainingDisplay
         TrainingEvent.Checkpoint => $"checkpoint @ step {p.Step}: {p.CheckpointDirectory}",
         _ => null,
     };
+
+    // The auxiliary part of the loss (Sparse Mixer's router z-loss), shown only when there is one.
+    private static string Auxiliary(TrainingProgress p) =>
+        p.AuxiliaryLoss > 0 ? $"  router z-loss {p.AuxiliaryLoss:0.00e0}" : "";
 
     /// <summary>The live bar's text for a step.</summary>
     internal static string BarText(TrainingProgress p) =>

@@ -1,5 +1,5 @@
 // The model's hyper-parameters, named as in Hugging Face's T5/LongT5 config.json plus the CoLT5 fields of the
-// spec's checkpoint section. One record drives all four encoder types.
+// spec's checkpoint section and the FNet / Sparse Mixer fields. One record drives all six encoder types.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -21,6 +21,14 @@ public enum EncoderType
 
     /// <summary>CoLT5: light local attention plus routed heavy attention, light plus routed heavy FF ("conditional").</summary>
     CoLT5,
+
+    /// <summary>FNet: every self-attention sub-layer replaced by parameter-free 2D Fourier mixing
+    /// ("fourier").</summary>
+    FNet,
+
+    /// <summary>Sparse Mixer: learned linear mixing below, T5 self-attention in the top layers, experts-choose MoE
+    /// feed-forwards in the middle layers ("sparse-mixer").</summary>
+    SparseMixer,
 }
 
 /// <summary>
@@ -81,7 +89,7 @@ public sealed record ModelConfig
     /// <summary>The decoder's first input (T5: the pad id).</summary>
     [JsonPropertyName("decoder_start_token_id")] public int DecoderStartTokenId { get; init; }
 
-    /// <summary>"full", "local", "transient-global" or "conditional".</summary>
+    /// <summary>"full", "local", "transient-global", "conditional", "fourier" or "sparse-mixer".</summary>
     [JsonPropertyName("encoder_attention_type")] public string EncoderAttentionType { get; init; } = "conditional";
 
     /// <summary>Local attention radius r (blocks of r + 1).</summary>
@@ -138,6 +146,29 @@ public sealed record ModelConfig
     /// <summary>Key/value heads of the decoder's cross-attention: 1 = MQA, G = GQA, num_heads = MHA.</summary>
     [JsonPropertyName("num_cross_kv_heads")] public int NumCrossKvHeads { get; init; } = 1;
 
+    /// <summary>Sparse Mixer: experts per MoE layer (each a feed-forward of width d_ff).</summary>
+    [JsonPropertyName("num_experts")] public int NumExperts { get; init; } = 16;
+
+    /// <summary>Sparse Mixer: capacity factor cf; each expert takes C = max(round(cf·T/E), 4) of a row's T real
+    /// tokens (at most T).</summary>
+    [JsonPropertyName("expert_capacity_factor")] public double ExpertCapacityFactor { get; init; } = 1.0;
+
+    /// <summary>Sparse Mixer: MoE feed-forward layers, placed in the middle of the stack; null means
+    /// min(4, ⌊num_layers/2⌋).</summary>
+    [JsonPropertyName("moe_layers")] public int? MoeLayers { get; init; }
+
+    /// <summary>Sparse Mixer: self-attention layers, placed at the top of the stack; null means
+    /// min(4, ⌊num_layers/2⌋).</summary>
+    [JsonPropertyName("attention_layers")] public int? AttentionLayers { get; init; }
+
+    /// <summary>Sparse Mixer: the fixed length N of the learned (N, N) sequence mixing matrix; inputs may be shorter
+    /// (they use its leading block, exactly as zero rows padded up to N would), never longer.</summary>
+    [JsonPropertyName("mixing_length")] public int MixingLength { get; init; } = 512;
+
+    /// <summary>Sparse Mixer: weight of the router z-loss mean((logsumexp_e z)²), summed over MoE layers and added
+    /// to the training loss.</summary>
+    [JsonPropertyName("router_z_loss")] public double RouterZLoss { get; init; } = 1e-4;
+
     /// <summary>The encoder type derived from <see cref="EncoderAttentionType"/>.</summary>
     [JsonIgnore]
     public EncoderType Encoder => EncoderAttentionType switch
@@ -146,9 +177,48 @@ public sealed record ModelConfig
         "local" => EncoderType.LongT5Local,
         "transient-global" => EncoderType.LongT5TGlobal,
         "conditional" => EncoderType.CoLT5,
+        "fourier" => EncoderType.FNet,
+        "sparse-mixer" => EncoderType.SparseMixer,
         _ => throw new ConfigException($"unknown encoder_attention_type '{EncoderAttentionType}' " +
-            "(expected full, local, transient-global or conditional)"),
+            "(expected full, local, transient-global, conditional, fourier or sparse-mixer)"),
     };
+
+    /// <summary>Sparse Mixer: the number of top self-attention layers (<see cref="AttentionLayers"/> or its
+    /// default).</summary>
+    [JsonIgnore] public int SparseAttentionLayers => AttentionLayers ?? Math.Min(4, NumLayers / 2);
+
+    /// <summary>Sparse Mixer: the number of middle MoE layers (<see cref="MoeLayers"/> or its default).</summary>
+    [JsonIgnore] public int SparseMoeLayers => MoeLayers ?? Math.Min(4, NumLayers / 2);
+
+    /// <summary>
+    /// True when encoder layer <paramref name="layer"/> has a self-attention sub-layer: always for T5, LongT5 and
+    /// CoLT5, never for FNet, and for Sparse Mixer in the top <see cref="SparseAttentionLayers"/> layers (layer ≥
+    /// L − a, the FNet-Hybrid "TOP" rule); the others mix tokens instead.
+    /// </summary>
+    public bool HasAttention(int layer) => Encoder switch
+    {
+        EncoderType.FNet => false,
+        EncoderType.SparseMixer => layer >= NumLayers - SparseAttentionLayers,
+        _ => true,
+    };
+
+    /// <summary>
+    /// True when encoder layer <paramref name="layer"/> has an experts-choose MoE feed-forward: Sparse Mixer's
+    /// <see cref="SparseMoeLayers"/> = k middle layers, L − k ≤ 2·layer &lt; L + k (the "MIDDLE" rule, exactly k
+    /// layers).
+    /// </summary>
+    public bool HasMoe(int layer)
+    {
+        if (Encoder != EncoderType.SparseMixer)
+            return false;
+        var k = SparseMoeLayers;
+        return NumLayers - k <= 2 * layer && 2 * layer < NumLayers + k;
+    }
+
+    /// <summary>Sparse Mixer: the expert capacity C = max(round(cf·T/E), 4) for a row of <paramref name="tokens"/>
+    /// real tokens, at most T (rounding half to even).</summary>
+    public int ExpertCapacity(int tokens) =>
+        Math.Min(tokens, Math.Max((int)Math.Round(ExpertCapacityFactor * tokens / NumExperts), 4));
 
     /// <summary>True for T5 1.0 style ReLU feed-forward blocks.</summary>
     [JsonIgnore] public bool ReluFeedForward => FeedForwardProj is "relu";
@@ -190,7 +260,8 @@ public sealed record ModelConfig
         try
         {
             var encoder = Encoder;
-            Require(encoder is EncoderType.T5 || LocalRadius > 0, "local_radius must be positive");
+            Require(encoder is not (EncoderType.LongT5Local or EncoderType.LongT5TGlobal or EncoderType.CoLT5)
+                || LocalRadius > 0, "local_radius must be positive");
             Require(encoder is not EncoderType.LongT5TGlobal || GlobalBlockSize > 0, "global_block_size must be positive");
             if (encoder == EncoderType.CoLT5)
             {
@@ -219,6 +290,19 @@ public sealed record ModelConfig
                     $"router_k_ratio must be at least 1 and finite, got {Show(RouterKRatio)}");
                 Require(RouterKvScaling is "keys-and-values" or "values",
                     $"router_kv_scaling must be keys-and-values or values, got '{RouterKvScaling}'");
+            }
+            if (encoder == EncoderType.SparseMixer)
+            {
+                Require(NumExperts > 0, $"num_experts must be positive, got {NumExperts}");
+                Require(ExpertCapacityFactor > 0 && double.IsFinite(ExpertCapacityFactor),
+                    $"expert_capacity_factor must be positive and finite, got {Show(ExpertCapacityFactor)}");
+                Require(SparseMoeLayers >= 0 && SparseMoeLayers <= NumLayers,
+                    $"moe_layers must lie in [0, num_layers = {NumLayers}], got {SparseMoeLayers}");
+                Require(SparseAttentionLayers >= 0 && SparseAttentionLayers <= NumLayers,
+                    $"attention_layers must lie in [0, num_layers = {NumLayers}], got {SparseAttentionLayers}");
+                Require(MixingLength > 0, $"mixing_length must be positive, got {MixingLength}");
+                Require(RouterZLoss >= 0 && double.IsFinite(RouterZLoss),
+                    $"router_z_loss must be non-negative and finite, got {Show(RouterZLoss)}");
             }
         }
         catch (ConfigException e)

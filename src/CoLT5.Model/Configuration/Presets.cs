@@ -1,5 +1,5 @@
 // Standard model sizes: tiny (tests, the built-in demo task), small, and the paper's Base/Large/XL, plus the switch
-// that turns a CoLT5 configuration into its T5 or LongT5 baseline with everything else shared.
+// that turns a CoLT5 configuration into its T5, LongT5, FNet or Sparse Mixer baseline with everything else shared.
 using System;
 using System.Collections.Generic;
 
@@ -10,6 +10,10 @@ public static class Presets
 {
     /// <summary>The preset names.</summary>
     public static IReadOnlyList<string> Names { get; } = ["tiny", "small", "base", "large", "xl"];
+
+    /// <summary>The encoder names <see cref="WithEncoder"/> and the CLI's <c>--encoder</c> accept.</summary>
+    public static IReadOnlyList<string> EncoderNames { get; } =
+        ["colt5", "t5", "longt5-local", "longt5-tglobal", "fnet", "sparse-mixer"];
 
     /// <summary>The CoLT5 configuration called <paramref name="name"/>.</summary>
     /// <exception cref="ConfigException">Unknown name.</exception>
@@ -90,7 +94,8 @@ public static class Presets
         _ => throw new ConfigException($"unknown preset '{name}' (expected {string.Join(", ", Names)})"),
     };
 
-    /// <summary>The same model with another encoder: "t5", "longt5-local", "longt5-tglobal" or "colt5".</summary>
+    /// <summary>The same model with another encoder: "t5", "longt5-local", "longt5-tglobal", "colt5", "fnet" or
+    /// "sparse-mixer" (the last two keep every other field, including the Sparse Mixer defaults).</summary>
     /// <exception cref="ConfigException">Unknown encoder name.</exception>
     public static ModelConfig WithEncoder(this ModelConfig config, string encoder)
     {
@@ -103,8 +108,10 @@ public static class Presets
                 "longt5-local" or "local" => "local",
                 "longt5-tglobal" or "tglobal" or "transient-global" => "transient-global",
                 "colt5" or "conditional" => "conditional",
+                "fnet" or "fourier" => "fourier",
+                "sparse-mixer" => "sparse-mixer",
                 _ => throw new ConfigException(
-                    $"unknown encoder '{encoder}' (expected t5, longt5-local, longt5-tglobal or colt5)"),
+                    $"unknown encoder '{encoder}' (expected {string.Join(", ", EncoderNames)})"),
             },
         };
     }
@@ -115,6 +122,8 @@ public static class Presets
         EncoderType.T5 => "t5",
         EncoderType.LongT5Local => "longt5-local",
         EncoderType.LongT5TGlobal => "longt5-tglobal",
+        EncoderType.FNet => "fnet",
+        EncoderType.SparseMixer => "sparse-mixer",
         _ => "colt5",
     };
 }

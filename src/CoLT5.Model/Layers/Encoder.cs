@@ -1,5 +1,6 @@
-// The encoder stack: shared token embedding, dropout, N blocks that share layer 0's relative-bias tables, final
-// RMSNorm and dropout (T5.1.1).
+// The encoder stack: shared token embedding, dropout, N blocks that share one block's relative-bias tables (layer 0,
+// or Sparse Mixer's first attention layer), final RMSNorm and dropout (T5.1.1); it also returns the auxiliary loss
+// its layers recorded (Sparse Mixer's router z-loss).
 using System;
 using System.Collections.Generic;
 using CoLT5.Model.Configuration;
@@ -26,19 +27,30 @@ public sealed class Encoder : Module
         this.config = config;
         this.embedding = embedding;
         this.dropout = Own(dropout);
-        tables = CreateBiasTables(p.Sub("block").Sub(0).Sub("layer").Sub(0), config);
+        tables = CreateBiasTables(p.Sub("block").Sub(BiasTableBlock(config)).Sub("layer").Sub(0), config);
         foreach (var table in new[] { tables.Main, tables.Global, tables.Light, tables.Heavy })
         {
             if (table is not null)
                 Own(table);
         }
         for (var i = 0; i < config.NumLayers; i++)
-            layers.Add(Own(new EncoderLayer(p.Sub("block").Sub(i), config, dropout)));
+            layers.Add(Own(new EncoderLayer(p.Sub("block").Sub(i), config, dropout, i)));
         finalNorm = Own(new RmsNorm(p.Sub("final_layer_norm"), config.DModel, config.LayerNormEpsilon));
     }
 
-    /// <summary>The relative-bias tables of the config's encoder type, under block 0's attention sub-layer
-    /// <paramref name="layer0"/> (<c>encoder.block.0.layer.0</c>), drawn with std d^-0.5.</summary>
+    /// <summary>The block whose attention sub-layer owns the relative-bias tables: 0, except for Sparse Mixer, whose
+    /// first attention layer (L − attention_layers) owns its table.</summary>
+    public static int BiasTableBlock(ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.Encoder == EncoderType.SparseMixer && config.SparseAttentionLayers > 0
+            ? config.NumLayers - config.SparseAttentionLayers
+            : 0;
+    }
+
+    /// <summary>The relative-bias tables of the config's encoder type, under the attention sub-layer
+    /// <paramref name="layer0"/> of block <see cref="BiasTableBlock"/> (<c>encoder.block.i.layer.0</c>), drawn with
+    /// std d^-0.5. FNet has none; Sparse Mixer has T5's one table if it has attention layers.</summary>
     public static EncoderBiasTables CreateBiasTables(ParameterBuilder layer0, ModelConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -55,6 +67,10 @@ public sealed class Encoder : Module
             EncoderType.LongT5TGlobal => new EncoderBiasTables(
                 Table(attention, "relative_attention_bias", config.NumHeads),
                 Table(attention, "global_relative_attention_bias", config.NumHeads), null, null),
+            EncoderType.SparseMixer => new EncoderBiasTables(config.SparseAttentionLayers > 0
+                ? Table(attention, "relative_attention_bias", config.NumHeads)
+                : null, null, null, null),
+            EncoderType.FNet => new EncoderBiasTables(null, null, null, null),
             _ => new EncoderBiasTables(null, null,
                 Table("LightAttention", "relative_attention_bias", config.LightHeads),
                 Table("HeavyAttention", "relative_attention_bias", config.HeavyHeads)),
@@ -71,6 +87,19 @@ public sealed class Encoder : Module
     /// </summary>
     public Tensor Forward(Tensor ids, bool[] mask, IRoutingObserver? observer)
     {
+        var (hidden, auxiliary) = ForwardWithAuxiliaryLoss(ids, mask, observer);
+        auxiliary?.Dispose();
+        return hidden;
+    }
+
+    /// <summary>
+    /// <see cref="Forward(Tensor, bool[], IRoutingObserver?)"/> plus the auxiliary loss its layers recorded (0-d, already weighted; null when none):
+    /// the router z-loss of Sparse Mixer's MoE layers in training mode, summed over layers. Routing decisions go to
+    /// <paramref name="observer"/> when one is given.
+    /// </summary>
+    public (Tensor Hidden, Tensor? AuxiliaryLoss) ForwardWithAuxiliaryLoss(Tensor ids, bool[] mask,
+        IRoutingObserver? observer = null)
+    {
         ArgumentNullException.ThrowIfNull(ids);
         int batch = ids.Shape[0], n = ids.Shape[1];
         using var context = EncoderContext.Build(config, mask, batch, n, tables, embedding.DType, embedding.Device);
@@ -85,6 +114,6 @@ public sealed class Encoder : Module
         }
         using (x)
         using (var normed = finalNorm.Forward(x))
-            return dropout.Forward(normed);
+            return (dropout.Forward(normed), context.TakeAuxiliaryLoss());
     }
 }

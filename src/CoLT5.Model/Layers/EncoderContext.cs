@@ -1,7 +1,8 @@
 // Everything an encoder layer needs besides its input, computed once per forward from the padding mask and the
 // bias tables of layer 0 (T5 shares them across the stack): the key sets of the fused attention (mask tensor,
 // bucket maps, transient-global positions), the dense additive biases of the composed path (built only when a layer
-// asks for them), transient-global block ids, and the host-side mask the routers use.
+// asks for them), transient-global block ids, the host-side mask the routers use, the real-row mask the token mixers
+// and the MoE router multiply by, and the auxiliary losses (router z-loss) the layers record.
 using System;
 using System.Collections.Generic;
 using CoLT5.Model.Configuration;
@@ -25,8 +26,8 @@ public sealed class EncoderContext : IDisposable
     private readonly Device device;
     private readonly List<Tensor> owned = [];
     private readonly Dictionary<RelativeBias, BucketedBias> bucketed = [];
-    private Tensor? fullBias, localBias, keyMask, globalQueryPositions, globalKeyMask;
-    private bool keyMaskBuilt;
+    private Tensor? fullBias, localBias, keyMask, globalQueryPositions, globalKeyMask, realRows, auxiliaryLoss;
+    private bool keyMaskBuilt, realRowsBuilt;
 
     private EncoderContext(ModelConfig config, bool[] mask, int batch, int length, EncoderBiasTables tables,
         DType dtype, Device device)
@@ -60,10 +61,10 @@ public sealed class EncoderContext : IDisposable
     /// <summary>Number of local blocks.</summary>
     public int Blocks { get; }
 
-    /// <summary>T5: (B, H, n, n) relative bias plus key padding mask; (1, H, n, n) when no token is padding. Built on
-    /// first use (only the composed attention path reads it).</summary>
-    public Tensor? FullBias => Config.Encoder == EncoderType.T5
-        ? fullBias ??= Own(BuildFull(tables.Main!, dtype, device))
+    /// <summary>T5 and Sparse Mixer's attention layers: (B, H, n, n) relative bias plus key padding mask; (1, H, n, n)
+    /// when no token is padding. Built on first use (only the composed attention path reads it).</summary>
+    public Tensor? FullBias => Config.Encoder is EncoderType.T5 or EncoderType.SparseMixer && tables.Main is not null
+        ? fullBias ??= Own(BuildFull(tables.Main, dtype, device))
         : null;
 
     /// <summary>Local / transient-global / CoLT5-light: (B, nb, H, bl, 3bl[+G]) bias plus masks. Built on first use
@@ -76,9 +77,52 @@ public sealed class EncoderContext : IDisposable
         _ => null,
     };
 
-    /// <summary>The table of the encoder's self-attention: T5 / LongT5 main table, CoLT5 light table.</summary>
+    /// <summary>The table of the encoder's self-attention: T5 / LongT5 / Sparse Mixer main table, CoLT5 light
+    /// table.</summary>
     public RelativeBias SelfTable => (Config.Encoder == EncoderType.CoLT5 ? tables.Light : tables.Main)
         ?? throw new InvalidOperationException("the self-attention relative bias table is missing");
+
+    /// <summary>(B, n, 1) in the model's dtype: 1 for real tokens, 0 for padding; null when no token is padding.
+    /// Token mixers zero padded rows with it, the MoE router gives padding probability 0.</summary>
+    public Tensor? RealRows
+    {
+        get
+        {
+            if (!realRowsBuilt)
+            {
+                realRowsBuilt = true;
+                if (!Array.TrueForAll(Mask, real => real))
+                {
+                    using var flags = MaskTensor(Mask, [Batch, Length, 1], device);
+                    realRows = Own(flags.To(dtype));
+                }
+            }
+            return realRows;
+        }
+    }
+
+    /// <summary>Adds a 0-d auxiliary loss term (already weighted) recorded by a layer during this forward; the
+    /// context takes ownership of <paramref name="term"/>.</summary>
+    public void AddAuxiliaryLoss(Tensor term)
+    {
+        ArgumentNullException.ThrowIfNull(term);
+        if (auxiliaryLoss is null)
+        {
+            auxiliaryLoss = term;
+            return;
+        }
+        using var previous = auxiliaryLoss;
+        using (term)
+            auxiliaryLoss = previous + term;
+    }
+
+    /// <summary>The sum of the auxiliary losses recorded so far (null if none), handed to the caller.</summary>
+    public Tensor? TakeAuxiliaryLoss()
+    {
+        var taken = auxiliaryLoss;
+        auxiliaryLoss = null;
+        return taken;
+    }
 
     /// <summary>(B, n) bool padding mask as a tensor; null when no token is padding.</summary>
     public Tensor? KeyMask
@@ -302,11 +346,13 @@ public sealed class EncoderContext : IDisposable
     /// to exactly 0 in both precisions).</summary>
     public const double MaskValue = -1e10;
 
-    /// <summary>Releases the bias, mask and map tensors.</summary>
+    /// <summary>Releases the bias, mask and map tensors (and an auxiliary loss nobody took).</summary>
     public void Dispose()
     {
         foreach (var t in owned)
             t.Dispose();
         owned.Clear();
+        auxiliaryLoss?.Dispose();
+        auxiliaryLoss = null;
     }
 }

@@ -254,7 +254,7 @@ public sealed class Trainer : IDisposable
     {
         var clock = Stopwatch.StartNew();
         var lr = optimizer.LearningRate;
-        double lossSum = 0;
+        double lossSum = 0, auxiliarySum = 0;
         long tokens = 0;
         var inWarmup = DataPosition < data.WarmupBatches;
         Model.Train();
@@ -273,6 +273,7 @@ public sealed class Trainer : IDisposable
                 accumulator.MicroStep();
                 DataPosition++;
                 lossSum += loss;
+                auxiliarySum += output.AuxiliaryLoss?.Item() ?? 0;
                 tokens += batch.TargetTokenCount + CountTrue(batch.AttentionMask);
             }
         }
@@ -280,7 +281,7 @@ public sealed class Trainer : IDisposable
         var seconds = clock.Elapsed.TotalSeconds;
         trainingSeconds += seconds;
         return new StepResult(Step, lossSum / Options.GradientAccumulation, lr, accumulator.LastGradNorm, tokens,
-            seconds, inWarmup);
+            seconds, inWarmup, auxiliarySum / Options.GradientAccumulation);
     }
 
     /// <summary>Evaluates the first <see cref="TrainingOptions.EvalSize"/> held-out examples (null when

@@ -13,8 +13,10 @@ namespace CoLT5.Model.Training;
 /// <param name="Seconds">Wall time of the step.</param>
 /// <param name="InWarmup">True when a micro-batch came from the data's warm-up
 /// (<see cref="ITrainingData.WarmupBatches"/>).</param>
+/// <param name="AuxiliaryLoss">The part of <paramref name="Loss"/> that is the encoder's auxiliary loss (Sparse
+/// Mixer's weighted router z-loss), averaged like it; 0 for the other encoders.</param>
 public sealed record StepResult(long Step, double Loss, double LearningRate, double? GradNorm, long Tokens,
-    double Seconds, bool InWarmup = false);
+    double Seconds, bool InWarmup = false, double AuxiliaryLoss = 0);
 
 /// <summary>A held-out evaluation.</summary>
 /// <param name="Examples">Examples evaluated.</param>
@@ -57,6 +59,10 @@ public sealed record TrainingProgress
 
     /// <summary>Mean loss over the steps since the previous log step.</summary>
     public double AverageLoss { get; init; } = double.NaN;
+
+    /// <summary>The last step's auxiliary loss (Sparse Mixer's router z-loss, included in <see cref="Loss"/>); 0 for
+    /// the other encoders.</summary>
+    public double AuxiliaryLoss { get; init; }
 
     /// <summary>The last step's learning rate.</summary>
     public double LearningRate { get; init; }

@@ -1,11 +1,11 @@
-// Argument checks of the optional fused ops (attention, soft top-k) that every backend with kernels for them makes
-// the same way: shapes, dtypes, strides and presence of each view, before any work.
+// Argument checks of the optional fused ops (attention, soft top-k, Fourier mixing) that every backend with kernels
+// for them makes the same way: shapes, dtypes, strides and presence of each view, before any work.
 using System;
 
 namespace CoLT5.Tensors.Backends;
 
-/// <summary>Shared validation for <see cref="IBackend.TryAttention"/>, <see cref="IBackend.TrySoftTopK"/> and their
-/// backwards (typed errors naming the op and the view).</summary>
+/// <summary>Shared validation for <see cref="IBackend.TryAttention"/>, <see cref="IBackend.TrySoftTopK"/>,
+/// <see cref="IBackend.TryFourierMix"/> and their backwards (typed errors naming the op and the view).</summary>
 public static class FusedOpChecks
 {
     /// <summary>
@@ -78,6 +78,24 @@ public static class FusedOpChecks
             Contiguous(op, mask);
         }
         return (rows, scores.Shape[1]);
+    }
+
+    /// <summary>x (B, N, d) with N, d ≥ 1, and y of the same shape and dtype, both contiguous; a finite
+    /// scale.</summary>
+    /// <returns>The sizes B, N, d.</returns>
+    public static (int B, int N, int D) FourierMix(string op, in TensorView x, in TensorView y, double scale)
+    {
+        if (x.Rank != 3 || x.Shape[1] == 0 || x.Shape[2] == 0)
+            throw new InvalidShapeException(op, x.Shape, "x must be (B, N, d) with N, d ≥ 1");
+        if (y.Shape != x.Shape)
+            throw new ShapeMismatchException(op, x.Shape, y.Shape, "y must have x's shape");
+        if (y.DType != x.DType)
+            throw new DTypeMismatchException(op, $"y {y} must match x {x}");
+        if (!double.IsFinite(scale))
+            throw new ArgumentOutOfRangeException(nameof(scale), scale, $"{op}: the scale must be finite");
+        Contiguous(op, x);
+        Contiguous(op, y);
+        return (x.Shape[0], x.Shape[1], x.Shape[2]);
     }
 
     /// <summary>A contiguous view of the scores' shape and dtype (λ, dλ, d scores).</summary>

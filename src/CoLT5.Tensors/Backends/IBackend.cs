@@ -157,6 +157,18 @@ public interface IBackend : IDisposable
     bool TrySoftTopKBackward(in TensorView scores, in TensorView mask, in TensorView k, in TensorView state,
         in TensorView dLambda, in TensorView dScores, SoftTopKParams p) => false;
 
+    /// <summary>
+    /// Optional fused Fourier mixing (FNet's token mixer): for each batch row b of <paramref name="x"/> (B, N, d),
+    /// y[b] = scale · Re(F_N · x[b] · F_d), the real part of the unnormalised 2D DFT over (sequence, hidden), with
+    /// [F_L]_(jk) = e^(−2πi·jk/L). The operator is self-adjoint under the Frobenius inner product, so the backward is
+    /// the same call on the upstream gradient. <paramref name="x"/> and <paramref name="y"/> are contiguous, of the
+    /// same shape and floating dtype; y may alias x (the whole row is read before any of it is written). Non-finite
+    /// inputs propagate (every output of a row with a NaN may be NaN).
+    /// </summary>
+    /// <returns>False, having written nothing, when the backend has no fused kernel (for this dtype); callers then
+    /// compose the transform from two real products with cached cos/sin matrices.</returns>
+    bool TryFourierMix(in TensorView x, in TensorView y, double scale) => false;
+
     /// <summary>True when <see cref="TryAttention"/> has kernels here: layers then take the fused path, and
     /// otherwise their device-friendly composed one (blocked local attention, dense biases).</summary>
     bool HasFusedAttention => false;

@@ -112,6 +112,9 @@ public sealed class CliBadInputTests
         Train(dir, "--device", "tpu").AssertOneLineError(1, "unknown device 'tpu'");
         Assert.False(Directory.Exists(dir.Combine("out")));
         CliTestKit.Run("info", "--preset", "base", "--encoder", "bert").AssertOneLineError(1, "unknown encoder");
+        // a config file that fixes Sparse Mixer's mixing length below the data's padded length
+        CliTestKit.Run("train", "--config", CliTestKit.MicroConfig(dir, "sparse-mixer"), "--doc-length", "80",
+            "--out", dir.Combine("out")).AssertOneLineError(1, "--config sets mixing_length 32");
         CliTestKit.Run("info", "--preset", "mega").AssertOneLineError(1, "unknown preset");
     }
 

@@ -24,6 +24,8 @@ public sealed class CliCommandTests
     [InlineData("colt5")]
     [InlineData("t5")]
     [InlineData("longt5-local")]
+    [InlineData("fnet")]
+    [InlineData("sparse-mixer")]
     public void TrainOnTheBuiltInTaskEndsWithAccuracyAndTimePerStep(string encoder)
     {
         using var dir = new TempDirectory("colt5-cli");
@@ -387,6 +389,18 @@ public sealed class CliCommandTests
         t5.AssertOk();
         Assert.Contains(t5.OutLines, l => l.StartsWith("  formula (spec §4.1, d = 768, w = 255): 12nd² + 2n²d = ",
             StringComparison.Ordinal));
+        var fnet = CliTestKit.Run("info", "--preset", "base", "--encoder", "fnet", "--length", "512");
+        fnet.AssertOk();
+        Assert.Contains(fnet.OutLines, l => l.StartsWith("fnet: parameter-free 2D Fourier mixing",
+            StringComparison.Ordinal));
+        Assert.Contains(fnet.OutLines, l => l.Contains("8nd² + 2.5·nd·log₂(nd) = ", StringComparison.Ordinal));
+        var mixer = CliTestKit.Run("info", "--preset", "small", "--encoder", "sparse-mixer", "--length", "512");
+        mixer.AssertOk();
+        Assert.Contains("sparse mixer: 4 attention layers (top), 4 MoE layers (middle) of 16 experts at capacity " +
+            "factor 1, linear mixing length 512, router z-loss 0.0001; layers: mixing+dense, mixing+dense, " +
+            "mixing+moe, mixing+moe, attention+moe, attention+moe, attention+dense, attention+dense", mixer.OutLines);
+        Assert.Contains(mixer.OutLines, l => l.TrimStart().StartsWith("MoE experts (4/8)", StringComparison.Ordinal));
+        Assert.Contains(mixer.OutLines, l => l.TrimStart().StartsWith("sparse-mixer", StringComparison.Ordinal));
 
         using var dir = new TempDirectory("colt5-cli");
         var checkpoint = CliTestKit.TrainedCheckpoint(dir, steps: 1);

@@ -48,6 +48,8 @@ public sealed class ModelStatisticsTests
     [InlineData("longt5-local")]
     [InlineData("longt5-tglobal")]
     [InlineData("colt5")]
+    [InlineData("fnet")]
+    [InlineData("sparse-mixer")]
     public void CountEqualsTheTinyPresetsElementCount(string encoder)
     {
         var config = Presets.Get("tiny").WithEncoder(encoder);
@@ -114,5 +116,29 @@ public sealed class ModelStatisticsTests
         var colt5 = ModelStatistics.EncoderLayerFlops(large, 16384);
         Assert.Contains(colt5.Terms, t => t.Name == "heavy attention" && t.Flops == 2.0 * 1024 * 2048 * 12 * 64);
         Assert.Equal(colt5.BreakdownFlops, colt5.Terms.Sum(t => t.Flops));
+    }
+
+    /// <summary>Sparse Mixer Small at n = 512: linear mixing n²d + nd² in layers 0–3, attention in 4–7, experts E·C
+    /// tokens through 3·d·d_ff with C = 32 in the MoE layers 2–5; the two-argument count is the mean of the layers.
+    /// FNet: the FFT estimate plus the dense feed-forward.</summary>
+    [Fact]
+    public void MixerFlopsCountTheirSubLayers()
+    {
+        const int n = 512;
+        var small = Presets.Get("small").WithEncoder("sparse-mixer");
+        var layers = Enumerable.Range(0, 8).Select(i => ModelStatistics.EncoderLayerFlops(small, n, i)).ToArray();
+        Assert.Contains(layers[0].Terms, t => t.Name == "linear mixing" && t.Flops == n * n * 512.0 + n * 512.0 * 512);
+        Assert.Contains(layers[0].Terms, t => t.Name == "feed-forward");
+        Assert.Contains(layers[2].Terms, t => t.Name == "MoE experts" && t.Flops == 16.0 * 32 * 3 * 512 * 1024);
+        Assert.Contains(layers[5].Terms, t => t.Name == "attention scores + weighted sum");
+        Assert.DoesNotContain(layers[7].Terms, t => t.Name.StartsWith("MoE", StringComparison.Ordinal));
+        var mean = ModelStatistics.EncoderLayerFlops(small, n);
+        Assert.Equal(layers.Average(l => l.BreakdownFlops), mean.BreakdownFlops, 1e-3);
+        Assert.Equal(layers.Average(l => l.FormulaFlops), mean.FormulaFlops, 1e-3);
+
+        var fnet = ModelStatistics.EncoderLayerFlops(Presets.Get("base").WithEncoder("fnet"), n);
+        Assert.Equal(2.5 * n * 768 * Math.Log2(n * 768.0), fnet.Terms.Single(t => t.Name.StartsWith("Fourier",
+            StringComparison.Ordinal)).Flops, 1e-3);
+        Assert.Equal(3.0 * n * 768 * 2048, fnet.Terms.Single(t => t.Name == "feed-forward").Flops);
     }
 }

@@ -1,6 +1,7 @@
 // The GPU's fused kernels (attention forward/backward, soft top-k forward/backward) on every GPU device against the
 // CPU references: the generated attention problems of FusedAttentionTests (bands, masks, positions, side sets, GQA,
-// bias tables), tile edges, a bad bucket map, and the router kernel against the float64 reference backend.
+// bias tables), tile edges, a bad bucket map, the router kernel against the float64 reference backend, and Fourier
+// mixing (composed on the device) against the reference DFT.
 using System;
 using CoLT5.Nn.Functional;
 using CoLT5.Tensors;
@@ -117,6 +118,33 @@ public abstract class GpuFusedKernelTests
     {
         foreach (var set in new[] { RouterSetting.Paper, RouterSetting.Scaled })
             CompareSoftTopK(SoftTopKCases.Build(new RouterRecipe(rows, n, maskKind, 1.0, 0.3, 11)), set, Under);
+    }
+
+    /// <summary>Fourier mixing on the device (its composed DFT-matrix products: the GPU has no FFT kernel) against
+    /// the float64 reference DFT, forward and the self-adjoint backward, on power-of-two, odd and prime sizes.</summary>
+    [Theory]
+    [InlineData(2, 16, 8)]
+    [InlineData(1, 97, 33)]
+    [InlineData(3, 7, 1)]
+    [InlineData(1, 256, 64)]
+    public void FourierMixMatchesTheReference(int batch, int n, int d)
+    {
+        var device = Under;
+        using var scope = DisposeScope.Enter();
+        var scale = FourierMix.OrthoScale(n, d);
+        var host = Tensor.RandN(new Shape(batch, n, d), new Generator(3), dtype: DType.Float64);
+        var upstream = Tensor.RandN(new Shape(batch, n, d), new Generator(4), dtype: DType.Float64);
+        var x = host.To(DType.Float32).To(device);
+        x.RequiresGrad = true;
+        var y = FourierMix.Forward(x, scale);
+        y.Backward(upstream.To(DType.Float32).To(device));
+        Assert.False(BackendRegistry.Get(device).TryFourierMix(x.View, y.View, scale));
+        var truth = FourierMix.Forward(host.To(Device.Reference), scale);
+        Closeness.Assert($"({batch}, {n}, {d}) forward on {device}", y.ToDoubleArray(), truth.ToDoubleArray(),
+            Float32Tolerance);
+        var gradient = FourierMix.Forward(upstream.To(Device.Reference), scale);
+        Closeness.Assert($"({batch}, {n}, {d}) gradient on {device}", x.Grad!.ToDoubleArray(),
+            gradient.ToDoubleArray(), Float32Tolerance);
     }
 
     private static void CompareSoftTopK(RouterCase c0, RouterSetting set, Device device)

@@ -32,7 +32,9 @@ public static class LayerTestKit
             config.RelativeAttentionMaxDistance, 0.5);
         return config.Encoder switch
         {
-            EncoderType.T5 or EncoderType.LongT5Local => new(Table("main", config.NumHeads), null, null, null),
+            EncoderType.T5 or EncoderType.LongT5Local or EncoderType.SparseMixer =>
+                new(Table("main", config.NumHeads), null, null, null),
+            EncoderType.FNet => new(null, null, null, null),
             EncoderType.LongT5TGlobal =>
                 new(Table("main", config.NumHeads), Table("global", config.NumHeads), null, null),
             _ => new(null, null, Table("light", config.LightHeads), Table("heavy", config.HeavyHeads)),

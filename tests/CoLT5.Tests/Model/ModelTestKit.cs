@@ -8,7 +8,8 @@ namespace CoLT5.Tests.Model;
 
 public static class ModelTestKit
 {
-    /// <summary>A very small model of the given encoder type (radius 3 so local attention spans several blocks).</summary>
+    /// <summary>A very small model of the given encoder type (radius 3 so local attention spans several blocks;
+    /// Sparse Mixer: 4 experts, inputs up to 32 tokens, layer 0 mixing + dense FF, layer 1 attention + MoE).</summary>
     public static ModelConfig Micro(string encoder, int kvHeads = 1) => new ModelConfig
     {
         VocabSize = 40,
@@ -29,6 +30,8 @@ public static class ModelTestKit
         RoutedKvTokens = 5,
         NumCrossKvHeads = kvHeads,
         RouterIters = 20,
+        NumExperts = 4,
+        MixingLength = 32,
     }.WithEncoder(encoder);
 
     /// <summary>Random ids (B, n) in [3, V) with the last <paramref name="padLastRow"/> tokens of the last row padding.</summary>
@@ -63,7 +66,8 @@ public static class ModelTestKit
         return (Tensor.FromArray<int>(inputs, new Shape(batch, t)), Tensor.FromArray<int>(labels, new Shape(batch, t)));
     }
 
-    public static string[] EncoderNames { get; } = ["t5", "longt5-local", "longt5-tglobal", "colt5"];
+    public static string[] EncoderNames { get; } =
+        ["t5", "longt5-local", "longt5-tglobal", "colt5", "fnet", "sparse-mixer"];
 
     public static bool[] All(int count) => Enumerable.Repeat(true, count).ToArray();
 }

@@ -1,5 +1,6 @@
-// Padding invariance for every encoder type: extra padded positions (holding arbitrary ids) or a longer sibling row
-// in the batch change neither the encoder output of the real tokens nor the decoder logits of the real targets.
+// Padding invariance for every encoder type but FNet: extra padded positions (holding arbitrary ids) or a longer
+// sibling row in the batch change neither the encoder output of the real tokens nor the decoder logits of the real
+// targets.
 using System.Linq;
 using CoLT5.Model;
 using CoLT5.Model.Configuration;
@@ -36,7 +37,10 @@ public sealed class PaddingInvarianceTests
         from seed in TensorGen.Seed
         select new Draw(n, pad, longer, t, targetPad, training, seed);
 
-    public static TheoryData<string> Encoders() => [.. ModelTestKit.EncoderNames, "colt5-fractions"];
+    // FNet is left out on purpose: its outputs depend on the padded length, which sets the DFT's frequency grid
+    // (pad content does not reach them: FourierEncoderTests checks that).
+    public static TheoryData<string> Encoders() =>
+        [.. ModelTestKit.EncoderNames.Where(e => e != "fnet"), "colt5-fractions"];
 
     // "colt5-fractions" routes fractions of each row's real tokens instead of fixed counts.
     private static ModelConfig ConfigFor(string name) => name == "colt5-fractions"

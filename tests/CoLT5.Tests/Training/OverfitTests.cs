@@ -1,5 +1,6 @@
-// A tiny model drives the loss on one fixed batch below 0.05 within a bounded number of steps, for CoLT5 and the
-// T5 baseline: the forward, backward, clipping and optimizer steps fit together.
+// A tiny model drives the loss on one fixed batch below 0.05 within a bounded number of steps, for CoLT5, the T5
+// baseline and the attention-free FNet and Sparse Mixer encoders: the forward, backward, clipping and optimizer steps
+// fit together.
 using System.Linq;
 using CoLT5.Model.Data;
 using CoLT5.Model.Training;
@@ -18,6 +19,8 @@ public sealed class OverfitTests
     [Theory]
     [InlineData("colt5")]
     [InlineData("t5")]
+    [InlineData("fnet")]
+    [InlineData("sparse-mixer")]
     public void TinyModelOverfitsATinyBatch(string encoder)
     {
         var task = new KeyValueRetrievalTask(3, TrainingTestKit.MiniRetrieval().Retrieval);
@@ -33,8 +36,14 @@ public sealed class OverfitTests
             EvalSize = 0,
             Seed = 5,
         };
-        using var trainer = Trainer.Create(TrainingTestKit.MicroConfig(encoder) with { DModel = 32, DKv = 8 },
-            options, new FixedBatch(batch));
+        // Sparse Mixer's sequence kernel covers the batch's padded length
+        var width = batch.AttentionMask.Length / examples.Count;
+        using var trainer = Trainer.Create(TrainingTestKit.MicroConfig(encoder) with
+        {
+            DModel = 32,
+            DKv = 8,
+            MixingLength = width,
+        }, options, new FixedBatch(batch));
         var losses = Enumerable.Range(0, (int)options.MaxSteps).Select(_ => trainer.TrainStep().Loss)
             .TakeWhile(loss => loss >= 0.05).ToList();
         Assert.True(losses.Count < options.MaxSteps, $"loss still {losses[^1]:F4} after {losses.Count} steps");
