@@ -51,11 +51,7 @@ public static class Checkpoint
             if (!File.Exists(configPath))
                 throw new CheckpointException(directory, $"{ConfigFileName} is missing");
             if (!CheckpointWeights.Exists(directory, weightsFile))
-            {
-                throw new CheckpointException(directory, weightsFile == WeightsFile
-                    ? $"{weightsFile} (or {ShardIndex.FileName}) is missing"
-                    : $"{weightsFile} is missing");
-            }
+                throw CheckpointWeights.Missing(directory, weightsFile);
             var (version, config) = ReadConfig(directory, configPath);
             using var weights = CheckpointWeights.Open(directory, weightsFile);
             // The open files keep the weights they were opened on. They belong to the config read above unless a

@@ -42,11 +42,7 @@ internal sealed class CheckpointWeights : IDisposable
         if (File.Exists(single) || weightsFile != Checkpoint.WeightsFile || !File.Exists(indexPath))
         {
             if (!File.Exists(single))
-            {
-                throw new CheckpointException(directory, weightsFile == Checkpoint.WeightsFile
-                    ? $"{weightsFile} (or {ShardIndex.FileName}) is missing"
-                    : $"{weightsFile} is missing");
-            }
+                throw Missing(directory, weightsFile);
             var weights = new CheckpointWeights(weightsFile);
             try
             {
@@ -90,6 +86,12 @@ internal sealed class CheckpointWeights : IDisposable
             throw;
         }
     }
+
+    /// <summary>The error for a folder without weights (<see cref="Exists"/> false).</summary>
+    public static CheckpointException Missing(string directory, string weightsFile) =>
+        new(directory, weightsFile == Checkpoint.WeightsFile
+            ? $"{weightsFile} (or {ShardIndex.FileName}) is missing"
+            : $"{weightsFile} is missing");
 
     /// <summary>The stored entry of <paramref name="name"/>.</summary>
     public SafetensorsEntry Entry(string name) => byName[name].GetEntry(name);
